@@ -1,0 +1,58 @@
+import type { Component } from '../../../engine/contracts';
+import type { DeadLetter } from '../../../engine/kafka/dead-letter';
+import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
+
+interface ResultStoreSinkConfig {
+  partitionsConsumedConcurrently: number;
+}
+
+/** Which result kind a dead-lettered ingest record would have produced. */
+const KIND_BY_INGEST_TOPIC: Record<string, string> = {
+  [TOPICS.ingestVitals]: 'news2',
+};
+
+/**
+ * connectors/sinks/result-store — writes results into the store the query API reads.
+ * Idempotent: results are upserted by resultId (a redelivery changes nothing but the delivery
+ * count). Dead letters of ingest records mark their submission `failed` with the reason, so a
+ * client polling the result learns why instead of waiting forever.
+ */
+export const resultStoreSink: Component<ResultStoreSinkConfig> = {
+  name: 'result-store',
+  role: 'sink',
+  description: 'Results and failures into PostgreSQL / embedded PGlite for the query API',
+  configSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      partitionsConsumedConcurrently: { type: 'integer', minimum: 1, default: 4 },
+    },
+  },
+  create(config, ctx) {
+    const consumer = ctx.createConsumer({
+      topics: { [TOPICS.resultsRisk]: RECORDS.riskResult, [TOPICS.dlq]: RECORDS.deadLetter },
+      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      handle: async (record) => {
+        if (record.topic === TOPICS.dlq) {
+          const letter = record.value as unknown as DeadLetter;
+          const id = letter.originalHeaders['correlation-id'];
+          const kind = KIND_BY_INGEST_TOPIC[ctx.topics.logical(letter.originalTopic)];
+          if (id && kind) {
+            await ctx.store.markFailed({ id, kind, error: { code: letter.errorCode, message: letter.errorMessage } });
+          }
+          return [];
+        }
+        const result = record.value as { resultId: string; kind: string; patientId: string; model: string };
+        await ctx.store.upsertDone({
+          id: result.resultId,
+          kind: result.kind,
+          patientId: result.patientId,
+          model: result.model,
+          payload: record.value,
+        });
+        return [];
+      },
+    });
+    return { start: () => consumer.start(), stop: () => consumer.stop() };
+  },
+};

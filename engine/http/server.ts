@@ -1,0 +1,145 @@
+import Ajv, { type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { isEngineError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { type FieldProblem, HttpProblem, sendProblem } from './problem';
+
+export type ReadinessCheck = () => Promise<Record<string, unknown> | void>;
+
+export interface HttpServerOptions {
+  bodyLimit: number;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Map<string, ReadinessCheck>;
+  /** Extra facts for /healthz (version, roles, runtime). */
+  health: () => Record<string, unknown>;
+}
+
+/** ajv error → the field it is about, as a dotted path into the body. */
+export function fieldOf(error: ErrorObject): string {
+  const segments = error.instancePath.split('/').filter(Boolean);
+  if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
+  if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
+  return segments.join('.') || '(body)';
+}
+
+function describe(error: ErrorObject): string {
+  if (error.keyword === 'required') return 'is required';
+  if (error.keyword === 'additionalProperties') return 'is not a known field';
+  if (error.keyword === 'enum') return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
+  return error.message ?? 'is invalid';
+}
+
+export function fieldProblems(errors: readonly ErrorObject[]): FieldProblem[] {
+  return errors.map((e) => ({ field: fieldOf(e), message: describe(e) }));
+}
+
+/**
+ * The HTTP server of every role: components add routes; the engine owns /healthz, /readyz,
+ * /metrics and the mapping of every failure to a problem+json answer.
+ */
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // JSON only unless a component registers another parser: anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+
+  // Bodies are validated strictly (no coercion, unknown fields rejected); query strings coerce.
+  const strict = new Ajv({ allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: false });
+  const lenient = new Ajv({ allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false });
+  addFormats(strict);
+  addFormats(lenient);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const instance = request.url.split('?')[0];
+    if (error instanceof HttpProblem) return sendProblem(reply, error, instance);
+    if (error.validation) {
+      const inBody = error.validationContext === 'body';
+      return sendProblem(
+        reply,
+        new HttpProblem(
+          inBody ? 422 : 400,
+          'validation-failed',
+          inBody ? 'The request body is not valid' : 'The request parameters are not valid',
+          error.validation.map((e) => `${fieldOf(e as ErrorObject)} ${describe(e as ErrorObject)}`).join('; '),
+          fieldProblems(error.validation as ErrorObject[]),
+        ),
+        instance,
+      );
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendProblem(reply, new HttpProblem(413, 'body-too-large', 'Request body too large', `limit is ${options.bodyLimit} bytes`), instance);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendProblem(reply, new HttpProblem(415, 'unsupported-media-type', 'Unsupported content type', error.message), instance);
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendProblem(reply, new HttpProblem(400, 'malformed-body', 'Malformed JSON body', error.message), instance);
+    }
+    if (error instanceof SyntaxError) {
+      return sendProblem(reply, new HttpProblem(400, 'malformed-body', 'Malformed JSON body', error.message), instance);
+    }
+    if (isEngineError(error)) {
+      if (error.retriable) {
+        return sendProblem(
+          reply,
+          new HttpProblem(503, 'unavailable', 'Temporarily unavailable; retry later', `${error.code}: ${error.message}`, undefined, { 'retry-after': '5' }),
+          instance,
+        );
+      }
+      if (error.code === 'NOT_FOUND') return sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', error.message), instance);
+      if (error.code === 'VALIDATION_FAILED') return sendProblem(reply, new HttpProblem(422, 'validation-failed', 'Invalid input', error.message), instance);
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return sendProblem(reply, new HttpProblem(status, 'bad-request', error.message), instance);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, new HttpProblem(500, 'internal', 'Internal error', 'see the server log'), instance);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', `${request.method} ${request.url.split('?')[0]} is not a route`), request.url.split('?')[0]),
+  );
+
+  app.addHook('onResponse', async (request, reply) => {
+    options.metrics.httpRequests.inc({
+      route: request.routeOptions.url ?? 'unmatched',
+      method: request.method,
+      status: String(reply.statusCode),
+    });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', ...options.health() }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const checks: Record<string, unknown> = {};
+    let ready = true;
+    await Promise.all(
+      [...options.readiness].map(async ([name, check]) => {
+        try {
+          checks[name] = { status: 'ok', ...((await check()) ?? {}) };
+        } catch (err) {
+          ready = false;
+          checks[name] = { status: 'failing', error: (err as Error).message };
+        }
+      }),
+    );
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
+  );
+
+  return app;
+}

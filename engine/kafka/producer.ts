@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { type Kafka, type Message, type Producer, Partitioners } from 'kafkajs';
+import type { AvroSerde } from '../avro/serde';
+import { EngineError } from '../errors';
+import type { Metrics } from '../metrics';
+import { HEADER_TRACEPARENT, newTraceparent } from './headers';
+import type { TopicNames } from './topics';
+
+/** A record to publish: a logical topic, a key, and a value of a known Avro record. */
+export interface OutgoingRecord {
+  topic: string;
+  key: string | null;
+  schema: string;
+  value: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A record whose value is already encoded (DLQ replay, dead letters of undecodable input). */
+export interface RawOutgoingRecord {
+  topic: string;
+  key: Buffer | string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+const randomHex = (n: number) => randomBytes(n).toString('hex');
+
+/** Kafka errors that mean "not now" (unreachable, leader moving, timeouts) are retriable. */
+export function kafkaError(err: unknown, what: string): EngineError {
+  if (err instanceof EngineError) return err;
+  const e = err as { name?: string; message?: string; retriable?: boolean; type?: string };
+  const fatalProtocol = e.name === 'KafkaJSProtocolError' && e.retriable === false;
+  return new EngineError(
+    fatalProtocol ? 'KAFKA_PRODUCE_FAILED' : 'KAFKA_UNAVAILABLE',
+    `${what}: ${e.message ?? String(err)}${e.type ? ` (${e.type})` : ''}`,
+    { cause: err, retriable: !fatalProtocol },
+  );
+}
+
+/**
+ * The one producer of a process: idempotent, acks=all, bounded retries so that a caller waiting
+ * on an acknowledgement gets an answer (HTTP 503 / DICOM 0xA700) instead of hanging forever.
+ * `send` resolves only once Kafka has acknowledged every record.
+ */
+export class RecordProducer {
+  private readonly producer: Producer;
+  private readonly timeoutMs: number;
+
+  constructor(
+    kafka: Kafka,
+    private readonly serde: AvroSerde,
+    private readonly topics: TopicNames,
+    private readonly metrics: Metrics,
+    { retries = 3, timeoutMs = 10000 }: { retries?: number; timeoutMs?: number } = {},
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // murmur2 on the key, as the Java client: same key → same partition from any client.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      retry: { retries: Math.max(1, retries), initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    this.timeoutMs = timeoutMs;
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.producer.connect();
+    } catch (err) {
+      throw kafkaError(err, 'cannot connect the producer');
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+
+  /** Encodes (throws SCHEMA_MISMATCH for a value that does not fit) without sending. */
+  encode(record: OutgoingRecord): RawOutgoingRecord {
+    const encoded = this.serde.encode(record.schema, record.value);
+    const headers: Record<string, string> = { ...record.headers, ...encoded.headers };
+    headers[HEADER_TRACEPARENT] ??= newTraceparent(randomHex);
+    return { topic: record.topic, key: record.key, value: encoded.value, headers };
+  }
+
+  async send(records: readonly OutgoingRecord[], component: string): Promise<void> {
+    await this.sendRaw(records.map((r) => this.encode(r)), component);
+  }
+
+  /** Publishes records, grouped per topic in one request; resolves after acks=all. */
+  async sendRaw(records: readonly RawOutgoingRecord[], component: string): Promise<void> {
+    if (records.length === 0) return;
+    const byTopic = new Map<string, Message[]>();
+    for (const r of records) {
+      const topic = this.topics.physical(r.topic);
+      const list = byTopic.get(topic) ?? [];
+      list.push({ key: r.key, value: r.value, headers: r.headers });
+      byTopic.set(topic, list);
+    }
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        timeout: this.timeoutMs,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (err) {
+      throw kafkaError(err, 'produce failed');
+    }
+    for (const [topic, messages] of byTopic) {
+      this.metrics.recordsOut.inc({ topic: this.topics.logical(topic), component }, messages.length);
+    }
+  }
+}

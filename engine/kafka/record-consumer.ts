@@ -1,0 +1,191 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { AvroSerde } from '../avro/serde';
+import { type EngineError, toEngineError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { backoffDelay, sleep } from '../time';
+import { deadLetterFor } from './dead-letter';
+import { headersToStrings } from './headers';
+import { type OutgoingRecord, type RawOutgoingRecord, type RecordProducer, kafkaError } from './producer';
+import type { TopicNames } from './topics';
+
+/** A consumed record with its value decoded by the reader schema of its topic. */
+export interface IncomingRecord<T = Record<string, unknown>> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: T;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timestamp: number;
+}
+
+/**
+ * What a processor or sink does with one record. Contract:
+ *  1. Called once per delivery, in partition order; a record may be delivered again after a
+ *     crash or rebalance, so handling must be idempotent (deterministic ids, upserts).
+ *  2. Returns the records to publish (zero = filtered / side effect only). They are published
+ *     and acknowledged before the input's offset is committed.
+ *  3. Throws an EngineError: `retriable` → the partition waits (exponential backoff, heartbeats
+ *     kept) and the same record is tried again, never skipped; otherwise the record goes to
+ *     medstream.dlq.v1 with the code and message, and the partition moves on.
+ */
+export type RecordHandler = (record: IncomingRecord) => Promise<readonly OutgoingRecord[]>;
+
+export interface RecordConsumerOptions {
+  component: string;
+  groupId: string;
+  /** logical topic → Avro reader record name */
+  topics: Record<string, string>;
+  handle: RecordHandler;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  partitionsConsumedConcurrently?: number;
+  /** Retriable failures after which the record is dead-lettered instead (0 = retry forever). */
+  maxRetriableAttempts?: number;
+  fromBeginning?: boolean;
+}
+
+export interface RecordConsumerDeps {
+  kafka: Kafka;
+  serde: AvroSerde;
+  producer: RecordProducer;
+  topics: TopicNames;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * The consume → handle → produce → commit loop every processor and sink runs on.
+ * At-least-once: an offset is committed only after the outputs of every record before it were
+ * acknowledged by Kafka (or the record was dead-lettered). SIGTERM: `stop()` lets the batch in
+ * hand finish, commits, and leaves the group so its partitions move at once.
+ */
+export class RecordConsumer {
+  private readonly consumer: Consumer;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: RecordConsumerDeps,
+    private readonly options: RecordConsumerOptions,
+  ) {
+    this.log = deps.logger.child({ component: options.component });
+    this.consumer = deps.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      rebalanceTimeout: Math.max(options.sessionTimeoutMs * 2, 60000),
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
+    });
+  }
+
+  async start(): Promise<void> {
+    const { topics, fromBeginning = true } = this.options;
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({
+        topics: Object.keys(topics).map((t) => this.deps.topics.physical(t)),
+        fromBeginning,
+      });
+    } catch (err) {
+      throw kafkaError(err, `consumer ${this.options.groupId} cannot subscribe`);
+    }
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  private decode(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
+    const logical = this.deps.topics.logical(topic);
+    const schema = this.options.topics[logical] as string;
+    const headers = headersToStrings(message.headers);
+    return {
+      topic: logical,
+      partition,
+      offset: message.offset,
+      key: message.key ? message.key.toString('utf8') : null,
+      value: this.deps.serde.decode(schema, message.value, headers),
+      headers,
+      timestamp: Number(message.timestamp),
+    };
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { component, groupId } = this.options;
+    const { metrics, producer } = this.deps;
+    const logicalTopic = this.deps.topics.logical(batch.topic);
+    const started = process.hrtime.bigint();
+    const messages = batch.messages;
+    metrics.batchSize.observe({ component }, messages.length);
+    metrics.consumerLag.set({ group: groupId, topic: logicalTopic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+
+    let next = 0;
+    let attempt = 0;
+    while (next < messages.length && isRunning() && !isStale()) {
+      const outputs: RawOutgoingRecord[] = [];
+      let end = next;
+      let waitFor: EngineError | undefined;
+      for (; end < messages.length; end++) {
+        const message = messages[end] as KafkaMessage;
+        try {
+          const record = this.decode(batch.topic, batch.partition, message);
+          const produced = await this.options.handle(record);
+          for (const out of produced) outputs.push(producer.encode(out));
+        } catch (err) {
+          const error = toEngineError(err, 'PROCESSING_FAILED');
+          const limit = this.options.maxRetriableAttempts ?? 0;
+          if (error.retriable && (limit === 0 || attempt + 1 < limit)) {
+            waitFor = error;
+            break;
+          }
+          outputs.push(producer.encode(deadLetterFor({ topic: logicalTopic, partition: batch.partition, message }, error, component, attempt + 1)));
+          metrics.deadLetters.inc({ component, code: error.code });
+          this.log.warn({ code: error.code, topic: logicalTopic, partition: batch.partition, offset: message.offset }, `dead-lettered: ${error.message}`);
+        }
+        metrics.recordsIn.inc({ topic: logicalTopic, component });
+      }
+
+      if (end > next) {
+        try {
+          await producer.sendRaw(outputs, component);
+          const last = (messages[end - 1] as KafkaMessage).offset;
+          resolveOffset(last);
+          await this.consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+          ]);
+          next = end;
+        } catch (err) {
+          waitFor = kafkaError(err, 'publishing outputs / committing');
+        }
+      }
+
+      if (waitFor) {
+        attempt += 1;
+        metrics.retries.inc({ component, code: waitFor.code });
+        const delay = backoffDelay(attempt, 250, 15000);
+        this.log.warn({ code: waitFor.code, attempt, delayMs: delay, partition: batch.partition }, `retrying: ${waitFor.message}`);
+        await this.pause(delay, heartbeat, isRunning);
+      } else {
+        attempt = 0;
+      }
+    }
+    metrics.processingSeconds.observe({ component }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** Waits out a backoff in slices, keeping the group membership alive, until stopped. */
+  private async pause(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && isRunning()) {
+      await sleep(Math.min(until - Date.now(), this.options.heartbeatIntervalMs));
+      await heartbeat().catch(() => undefined);
+    }
+  }
+}

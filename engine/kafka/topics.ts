@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { projectRoot } from '../paths';
+
+export interface TopicSpec {
+  /** Logical name as in schemas/topics.json, e.g. medstream.results.risk.v1 */
+  name: string;
+  key: string;
+  /** Full name of the Avro value record. */
+  value: string;
+}
+
+/** The topic table from schemas/topics.json. */
+export function loadTopicTable(): TopicSpec[] {
+  const file = join(projectRoot(), 'schemas', 'topics.json');
+  const table = JSON.parse(readFileSync(file, 'utf8')) as { topics: Record<string, { key: string; value: string }> };
+  return Object.entries(table.topics).map(([name, t]) => ({ name, key: t.key, value: t.value }));
+}
+
+/** Full names of the Avro value records (schemas/*.avsc). */
+export const RECORDS = {
+  vitalSignsSubmitted: 'io.medstream.ingest.v1.VitalSignsSubmitted',
+  riskResult: 'io.medstream.results.v1.RiskResult',
+  deadLetter: 'io.medstream.dlq.v1.DeadLetter',
+} as const;
+
+export const TOPICS = {
+  ingestVitals: 'medstream.ingest.vitals.v1',
+  resultsRisk: 'medstream.results.risk.v1',
+  dlq: 'medstream.dlq.v1',
+} as const;
+
+/** Maps logical topic names to physical ones (with the configured prefix) and back. */
+export class TopicNames {
+  constructor(private readonly prefix: string) {}
+  physical(logical: string): string {
+    return `${this.prefix}${logical}`;
+  }
+  logical(physical: string): string {
+    return physical.startsWith(this.prefix) ? physical.slice(this.prefix.length) : physical;
+  }
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly string[],
+  { partitions, replicationFactor }: { partitions: number; replicationFactor: number },
+): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: partitions,
+        replicationFactor,
+        configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+      })),
+    });
+  }
+  return missing;
+}

@@ -1,0 +1,6 @@
+export interface KafkaState {
+  brokers: string[];
+  pid?: number;
+  dataDir?: string;
+  startedBy: 'local-jars' | 'testcontainers' | 'external';
+}

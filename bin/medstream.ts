@@ -196,7 +196,7 @@ async function dlqCommand(
         attempts: letter.attempts,
       };
       process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${summary.dlq}\t${summary.failedAt}\t${summary.component}\t${summary.code}\t${summary.original}\t${summary.reason}\n`);
-    });
+    }, { throwaway: true });
     if (!values.json) process.stdout.write(`${shown} dead letter(s)\n`);
     return;
   }
@@ -227,7 +227,7 @@ async function dlqCommand(
           replayed += 1;
           process.stdout.write(`${values['dry-run'] ? 'would replay' : 'replayed'} ${partition}/${message.offset} → ${letter.originalTopic} (${letter.errorCode})\n`);
         },
-        { commit: !values['dry-run'] && !values['from-beginning'] },
+        { commit: !values['dry-run'] && !values['from-beginning'], throwaway: values['from-beginning'] === true },
       );
     } finally {
       await producer.disconnect();

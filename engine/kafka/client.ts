@@ -25,11 +25,12 @@ export function createKafka(config: EngineConfig['kafka'], brokers: readonly str
       ({ level, log: entry }) => {
         const { message, ...rest } = entry;
         // Bounded produce retries are deliberate (a caller waiting on an ack must get an answer);
-        // kafkajs warns about them on every producer start.
-        // Its ERROR lines for broker responses it then retries (coordinator loading) are warnings.
+        // kafkajs warns about them on every producer start. Its ERROR lines are about conditions
+        // it retries (broker unreachable, coordinator loading); failures that matter surface as
+        // EngineErrors in medstream's own log lines, so they are warnings here.
         const lvl = message.startsWith('Limiting retries for the idempotent')
           ? 'debug'
-          : level === logLevel.ERROR && message.startsWith('Response ')
+          : level === logLevel.ERROR
             ? 'warn'
             : (levels[level] ?? 'info');
         log[lvl]({ kafka: rest }, message);

@@ -4,15 +4,15 @@ import { sleep } from '../time';
 /**
  * Reads a topic from a consumer group's committed position (or the beginning) up to the end
  * offsets seen at the start, calling `onMessage` in order per partition. With `commit`, the
- * group's position advances past every message `onMessage` finished; otherwise the group is
- * deleted afterwards (a throwaway reader for listing).
+ * group's position advances past every message `onMessage` finished. With `throwaway`, the
+ * group is deleted afterwards (a reader for listing, under a fresh group id).
  */
 export async function readTopicToEnd(
   kafka: Kafka,
   topic: string,
   groupId: string,
   onMessage: (partition: number, message: KafkaMessage) => Promise<void>,
-  { commit = false, fromBeginning = true, timeoutMs = 60000 } = {},
+  { commit = false, throwaway = false, timeoutMs = 60000 } = {},
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
@@ -25,7 +25,7 @@ export async function readTopicToEnd(
     for (const p of ends) {
       const from = start.get(p.partition) ?? -1n;
       const low = BigInt(p.low);
-      const position = from < 0n || !commit ? low : from > low ? from : low;
+      const position = from > low ? from : low;
       if (BigInt(p.high) > position) remaining.set(p.partition, BigInt(p.high));
     }
     if (remaining.size === 0) return 0;
@@ -35,7 +35,7 @@ export async function readTopicToEnd(
     let failure: unknown;
     await consumer.connect();
     try {
-      await consumer.subscribe({ topic, fromBeginning });
+      await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
@@ -57,7 +57,7 @@ export async function readTopicToEnd(
       while (remaining.size > 0 && !failure && Date.now() < deadline) await sleep(50);
     } finally {
       await consumer.disconnect();
-      if (!commit) await admin.deleteGroups([groupId]).catch(() => undefined);
+      if (throwaway) await admin.deleteGroups([groupId]).catch(() => undefined);
     }
     if (failure) throw failure;
     return count;

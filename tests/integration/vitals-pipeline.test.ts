@@ -130,7 +130,7 @@ describe.each(STORE_KINDS)('[REQ-PATH-01] vitals → NEWS2 → REST, store: %s',
     const letters: DeadLetter[] = [];
     await readTopicToEnd(engine.kafka, engine.topics.physical(TOPICS.dlq), `read-${randomUUID()}`, async (_p, m) => {
       letters.push(engine.serde.decode<DeadLetter>(RECORDS.deadLetter, m.value, headersToStrings(m.headers)));
-    });
+    }, { throwaway: true });
     const codes = letters.filter((l) => l.originalTopic === TOPICS.ingestVitals).map((l) => l.errorCode).sort();
     expect(codes).toEqual(['DECODE_FAILED', 'SCHEMA_UNKNOWN']);
     const poison = letters.find((l) => l.originalHeaders['correlation-id'] === poisonId)!;

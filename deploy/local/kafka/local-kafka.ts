@@ -254,7 +254,12 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   writeFileSync(configFile, serverProperties(dataDir, port, controllerPort));
   writeFileSync(log4jFile, log4jProperties(dataDir));
   const clusterIdFile = join(dataDir, 'cluster-id');
-  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, randomBytes(16).toString('base64url'));
+  if (!existsSync(clusterIdFile)) {
+    // Like Kafka's own Uuid.randomUuid: 16 random bytes, base64url, never starting with '-'.
+    let id = randomBytes(16).toString('base64url');
+    while (id.startsWith('-')) id = randomBytes(16).toString('base64url');
+    writeFileSync(clusterIdFile, id);
+  }
   const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
 
   const heapMb = options.heapMb ?? 768;
@@ -272,7 +277,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   ];
   options.onProgress?.(`formatting KRaft storage in ${dataDir}`);
   try {
-    await execFileAsync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile, '--ignore-formatted'], {
+    await execFileAsync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${configFile}`, '--ignore-formatted'], {
       maxBuffer: 4 * 1024 * 1024,
     });
   } catch (err) {

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { EngineError } from '../../../../engine/errors';
 import { engineConfigSchema } from '../../../../engine/config/engine-schema';
 import type { ConfigSchema } from '../../../../engine/config/json-schema';
-import { buildConfigSchema, envNameFor, loadConfig, maskSecrets } from '../../../../engine/config/load-config';
+import {
+  buildConfigSchema,
+  envNameFor,
+  loadConfig,
+  maskSecrets,
+} from '../../../../engine/config/load-config';
 
 let dir: string;
 /** An empty YAML file: an explicit "no file settings", so no medstream.yaml in cwd can leak in. */
@@ -84,7 +89,18 @@ describe('[REQ-CONFIG-01] defaults', () => {
 describe('[REQ-CONFIG-02] YAML file', () => {
   it('reads nested settings from the file', () => {
     const file = yamlFile(
-      ['http:', '  host: 0.0.0.0', '  port: 8181', 'kafka:', '  brokers: ["k1:9092", "k2:9093"]', '  sasl:', '    mechanism: plain', 'log:', '  level: debug', ''].join('\n'),
+      [
+        'http:',
+        '  host: 0.0.0.0',
+        '  port: 8181',
+        'kafka:',
+        '  brokers: ["k1:9092", "k2:9093"]',
+        '  sasl:',
+        '    mechanism: plain',
+        'log:',
+        '  level: debug',
+        '',
+      ].join('\n'),
     );
     const config = loadConfig({ file, env: {} });
     expect(config.http.host).toBe('0.0.0.0');
@@ -138,12 +154,18 @@ describe('[REQ-CONFIG-03] environment overrides', () => {
   });
 
   it('prefers MEDSTREAM_KAFKA_BROKERS over the KAFKA_BROKERS alias', () => {
-    const config = loadConfig({ file: emptyFile, env: { KAFKA_BROKERS: 'x:1', MEDSTREAM_KAFKA_BROKERS: 'm:2' } });
+    const config = loadConfig({
+      file: emptyFile,
+      env: { KAFKA_BROKERS: 'x:1', MEDSTREAM_KAFKA_BROKERS: 'm:2' },
+    });
     expect(config.kafka.brokers).toEqual(['m:2']);
   });
 
   it('honours DATABASE_URL as an alias of store.url', () => {
-    const config = loadConfig({ file: emptyFile, env: { DATABASE_URL: 'postgres://u:p@db:5432/medstream' } });
+    const config = loadConfig({
+      file: emptyFile,
+      env: { DATABASE_URL: 'postgres://u:p@db:5432/medstream' },
+    });
     expect(config.store.url).toBe('postgres://u:p@db:5432/medstream');
   });
 
@@ -156,11 +178,15 @@ describe('[REQ-CONFIG-03] environment overrides', () => {
     ['0', false],
     ['No', false],
   ])('coerces boolean MEDSTREAM_KAFKA_SSL=%p to %p', (raw, expected) => {
-    expect(loadConfig({ file: emptyFile, env: { MEDSTREAM_KAFKA_SSL: raw } }).kafka.ssl).toBe(expected);
+    expect(loadConfig({ file: emptyFile, env: { MEDSTREAM_KAFKA_SSL: raw } }).kafka.ssl).toBe(
+      expected,
+    );
   });
 
   it('rejects a boolean that is not one', () => {
-    const err = catchEngineError(() => loadConfig({ file: emptyFile, env: { MEDSTREAM_KAFKA_SSL: 'maybe' } }));
+    const err = catchEngineError(() =>
+      loadConfig({ file: emptyFile, env: { MEDSTREAM_KAFKA_SSL: 'maybe' } }),
+    );
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain('kafka.ssl');
     expect(err.message).toContain('"maybe"');
@@ -176,7 +202,10 @@ describe('[REQ-CONFIG-03] environment overrides', () => {
   });
 
   it('ignores unrelated environment variables', () => {
-    const config = loadConfig({ file: emptyFile, env: { PORT: '1', MEDSTREAM_NOPE: 'x', HTTP_PORT: '2' } });
+    const config = loadConfig({
+      file: emptyFile,
+      env: { PORT: '1', MEDSTREAM_NOPE: 'x', HTTP_PORT: '2' },
+    });
     expect(config.http.port).toBe(8080);
   });
 });
@@ -227,26 +256,36 @@ describe('[REQ-CONFIG-05] validation lists every problem at once', () => {
       expect.arrayContaining([
         'http.port: must be <= 65535 (got 70000)',
         'http.colour: unknown setting',
-        expect.stringMatching(/^log\.level: .*fatal, error, warn, info, debug, trace, silent.*\(got "loud"\)$/),
+        expect.stringMatching(
+          /^log\.level: .*fatal, error, warn, info, debug, trace, silent.*\(got "loud"\)$/,
+        ),
       ]),
     );
   });
 
   it('names the offending value from the environment (non-numeric port)', () => {
-    const err = catchEngineError(() => loadConfig({ file: emptyFile, env: { MEDSTREAM_HTTP_PORT: 'eighty' } }));
+    const err = catchEngineError(() =>
+      loadConfig({ file: emptyFile, env: { MEDSTREAM_HTTP_PORT: 'eighty' } }),
+    );
     expect(err.code).toBe('CONFIG_INVALID');
-    expect((err.details as { problems: string[] }).problems).toEqual(['http.port: must be integer (got "eighty")']);
+    expect((err.details as { problems: string[] }).problems).toEqual([
+      'http.port: must be integer (got "eighty")',
+    ]);
   });
 
   it('names each bad broker by its index', () => {
-    const err = catchEngineError(() => loadConfig({ file: emptyFile, env: { MEDSTREAM_KAFKA_BROKERS: 'ok:1,no-port' } }));
+    const err = catchEngineError(() =>
+      loadConfig({ file: emptyFile, env: { MEDSTREAM_KAFKA_BROKERS: 'ok:1,no-port' } }),
+    );
     expect(err.message).toContain('kafka.brokers.1');
     expect(err.message).toContain('"no-port"');
     expect(err.message).not.toContain('kafka.brokers.0');
   });
 
   it('rejects an unknown top-level section', () => {
-    const err = catchEngineError(() => loadConfig({ file: emptyFile, env: {}, overrides: { databse: {} } }));
+    const err = catchEngineError(() =>
+      loadConfig({ file: emptyFile, env: {}, overrides: { databse: {} } }),
+    );
     expect((err.details as { problems: string[] }).problems).toEqual(['databse: unknown setting']);
   });
 
@@ -254,7 +293,9 @@ describe('[REQ-CONFIG-05] validation lists every problem at once', () => {
     const err = catchEngineError(() =>
       loadConfig({ file: emptyFile, env: {}, overrides: { components: { ghost: { x: 1 } } } }),
     );
-    expect((err.details as { problems: string[] }).problems).toEqual(['components.ghost: unknown setting']);
+    expect((err.details as { problems: string[] }).problems).toEqual([
+      'components.ghost: unknown setting',
+    ]);
   });
 });
 
@@ -282,8 +323,14 @@ describe('[REQ-CONFIG-06] the result is deep-frozen', () => {
 
 describe('[REQ-CONFIG-07] component schemas mount at components.<name>', () => {
   it('fills component defaults even when the component is not configured', () => {
-    const config = loadConfig({ file: emptyFile, env: {}, componentSchemas: { 'icu-risk': icuRiskSchema } });
-    expect(config.components).toEqual({ 'icu-risk': { partitionsConsumedConcurrently: 4, enabled: true } });
+    const config = loadConfig({
+      file: emptyFile,
+      env: {},
+      componentSchemas: { 'icu-risk': icuRiskSchema },
+    });
+    expect(config.components).toEqual({
+      'icu-risk': { partitionsConsumedConcurrently: 4, enabled: true },
+    });
   });
 
   it('reads component settings from file and environment', () => {
@@ -293,7 +340,10 @@ describe('[REQ-CONFIG-07] component schemas mount at components.<name>', () => {
       env: { MEDSTREAM_COMPONENTS_ICU_RISK_ENABLED: 'false' },
       componentSchemas: { 'icu-risk': icuRiskSchema },
     });
-    expect(config.components['icu-risk']).toEqual({ partitionsConsumedConcurrently: 2, enabled: false });
+    expect(config.components['icu-risk']).toEqual({
+      partitionsConsumedConcurrently: 2,
+      enabled: false,
+    });
   });
 
   it('validates component settings with their dotted path', () => {
@@ -331,7 +381,10 @@ describe('[REQ-CONFIG-08] envNameFor', () => {
     [['kafka', 'sasl', 'password'], 'MEDSTREAM_KAFKA_SASL_PASSWORD'],
     [['kafka', 'connectionTimeoutMs'], 'MEDSTREAM_KAFKA_CONNECTION_TIMEOUT_MS'],
     [['store', 'embedded', 'dataDir'], 'MEDSTREAM_STORE_EMBEDDED_DATA_DIR'],
-    [['components', 'icu-risk', 'partitionsConsumedConcurrently'], 'MEDSTREAM_COMPONENTS_ICU_RISK_PARTITIONS_CONSUMED_CONCURRENTLY'],
+    [
+      ['components', 'icu-risk', 'partitionsConsumedConcurrently'],
+      'MEDSTREAM_COMPONENTS_ICU_RISK_PARTITIONS_CONSUMED_CONCURRENTLY',
+    ],
     [['components', 'http-vitals', 'maxWaitMs'], 'MEDSTREAM_COMPONENTS_HTTP_VITALS_MAX_WAIT_MS'],
   ])('%j → %s', (path, name) => {
     expect(envNameFor(path)).toBe(name);
@@ -369,11 +422,29 @@ describe('[REQ-CONFIG-09] maskSecrets', () => {
       { kafka: { sasl: { password: '' } }, store: { url: 'postgres://db.local:5432/medstream' } },
       schema,
     );
-    expect(masked).toEqual({ kafka: { sasl: { password: '' } }, store: { url: 'postgres://db.local:5432/medstream' } });
+    expect(masked).toEqual({
+      kafka: { sasl: { password: '' } },
+      store: { url: 'postgres://db.local:5432/medstream' },
+    });
+  });
+
+  // BUG (engine/config/load-config.ts, maskSecrets): a `secret` value that contains "://" is only
+  // passed through maskUrlPassword, which returns it unchanged when it has no URL password or is
+  // not a parseable URL — so such a secret is printed in clear by `medstream config print`.
+  it.failing('[BUG] masks a secret password that merely contains "://"', () => {
+    const masked = maskSecrets(
+      { kafka: { sasl: { password: 'tr0ub4dor://x' } }, store: { url: 'se://cret pass' } },
+      buildConfigSchema(),
+    );
+    expect(JSON.stringify(masked)).not.toContain('tr0ub4dor');
+    expect(JSON.stringify(masked)).not.toContain('cret pass');
   });
 
   it('masks URL passwords in settings not marked secret too', () => {
-    const masked = maskSecrets({ components: { x: { upstream: 'https://a:b@example.org/' } } }, buildConfigSchema());
+    const masked = maskSecrets(
+      { components: { x: { upstream: 'https://a:b@example.org/' } } },
+      buildConfigSchema(),
+    );
     expect(masked).toEqual({ components: { x: { upstream: 'https://a:***@example.org/' } } });
   });
 });

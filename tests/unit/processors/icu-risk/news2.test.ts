@@ -6,7 +6,10 @@ import {
   news2Subscores,
   scoreSpo2,
 } from '../../../../processors/icu-risk/news2';
-import { type VitalSignsSubmitted, vitalsToRiskResult } from '../../../../processors/icu-risk/vitals-to-risk-result';
+import {
+  type VitalSignsSubmitted,
+  vitalsToRiskResult,
+} from '../../../../processors/icu-risk/vitals-to-risk-result';
 
 /** Every parameter in its 0 band: RR 16, SpO2 98 % (scale 1) on air, SBP 120, pulse 70, Alert, 37.0 °C. */
 const normal: News2Input = {
@@ -94,7 +97,9 @@ describe('[REQ-NEWS2-04] SpO2 scale 2 bands (hypercapnic respiratory failure)', 
 
   it.each([93, 94, 95, 96, 97, 100])('SpO2 %p on scale 2 on air scores 0', (spo2) => {
     expect(scoreSpo2(spo2, 2, false)).toBe(0);
-    expect(news2Subscores(withInput({ spo2, spo2Scale: 2, supplementalOxygen: false })).spo2).toBe(0);
+    expect(news2Subscores(withInput({ spo2, spo2Scale: 2, supplementalOxygen: false })).spo2).toBe(
+      0,
+    );
   });
 
   it.each([
@@ -107,7 +112,9 @@ describe('[REQ-NEWS2-04] SpO2 scale 2 bands (hypercapnic respiratory failure)', 
     [100, 3],
   ])('SpO2 %p on scale 2 on oxygen scores %p', (spo2, expected) => {
     expect(scoreSpo2(spo2, 2, true)).toBe(expected);
-    expect(news2Subscores(withInput({ spo2, spo2Scale: 2, supplementalOxygen: true })).spo2).toBe(expected);
+    expect(news2Subscores(withInput({ spo2, spo2Scale: 2, supplementalOxygen: true })).spo2).toBe(
+      expected,
+    );
   });
 
   it('keeps the scale in the result', () => {
@@ -208,13 +215,49 @@ describe('[REQ-NEWS2-10] aggregate score and clinical risk band (RCP Table 2)', 
 
   it.each([
     // [description, input patch, total, band, anySingleParameterThree]
-    ['RR 21 (2) + SBP 95 (2) = 4, no single 3', { respiratoryRate: 21, systolicBp: 95 }, 4, 'low', false],
+    [
+      'RR 21 (2) + SBP 95 (2) = 4, no single 3',
+      { respiratoryRate: 21, systolicBp: 95 },
+      4,
+      'low',
+      false,
+    ],
     ['single 3 alone (voice) = 3', { consciousness: 'V' }, 3, 'low-medium', true],
-    ['RR 25 (3) + pulse 95 (1) = 4 with a 3', { respiratoryRate: 25, pulse: 95 }, 4, 'low-medium', true],
-    ['RR 21 (2) + SBP 95 (2) + pulse 95 (1) = 5', { respiratoryRate: 21, systolicBp: 95, pulse: 95 }, 5, 'medium', false],
-    ['RR 25 (3) + SBP 95 (2) = 5 with a 3', { respiratoryRate: 25, systolicBp: 95 }, 5, 'medium', true],
-    ['RR 21 (2) + SBP 95 (2) + oxygen (2) = 6', { respiratoryRate: 21, systolicBp: 95, supplementalOxygen: true }, 6, 'medium', false],
-    ['SpO2 91 (3) + temp 39.1 (2) + pulse 95 (1) = 6 with a 3', { spo2: 91, temperature: 39.1, pulse: 95 }, 6, 'medium', true],
+    [
+      'RR 25 (3) + pulse 95 (1) = 4 with a 3',
+      { respiratoryRate: 25, pulse: 95 },
+      4,
+      'low-medium',
+      true,
+    ],
+    [
+      'RR 21 (2) + SBP 95 (2) + pulse 95 (1) = 5',
+      { respiratoryRate: 21, systolicBp: 95, pulse: 95 },
+      5,
+      'medium',
+      false,
+    ],
+    [
+      'RR 25 (3) + SBP 95 (2) = 5 with a 3',
+      { respiratoryRate: 25, systolicBp: 95 },
+      5,
+      'medium',
+      true,
+    ],
+    [
+      'RR 21 (2) + SBP 95 (2) + oxygen (2) = 6',
+      { respiratoryRate: 21, systolicBp: 95, supplementalOxygen: true },
+      6,
+      'medium',
+      false,
+    ],
+    [
+      'SpO2 91 (3) + temp 39.1 (2) + pulse 95 (1) = 6 with a 3',
+      { spo2: 91, temperature: 39.1, pulse: 95 },
+      6,
+      'medium',
+      true,
+    ],
     [
       'RR 21 (2) + SBP 95 (2) + oxygen (2) + pulse 95 (1) = 7',
       { respiratoryRate: 21, systolicBp: 95, supplementalOxygen: true, pulse: 95 },
@@ -224,7 +267,15 @@ describe('[REQ-NEWS2-10] aggregate score and clinical risk band (RCP Table 2)', 
     ],
     [
       'every parameter at its worst = 20',
-      { respiratoryRate: 30, spo2: 85, supplementalOxygen: true, systolicBp: 80, pulse: 140, consciousness: 'U', temperature: 34 },
+      {
+        respiratoryRate: 30,
+        spo2: 85,
+        supplementalOxygen: true,
+        systolicBp: 80,
+        pulse: 140,
+        consciousness: 'U',
+        temperature: 34,
+      },
       20,
       'high',
       true,
@@ -238,7 +289,14 @@ describe('[REQ-NEWS2-10] aggregate score and clinical risk band (RCP Table 2)', 
 
   it('the total is the sum of the subscores', () => {
     const result = computeNews2(
-      withInput({ respiratoryRate: 10, spo2: 93, supplementalOxygen: true, systolicBp: 105, pulse: 115, temperature: 38.5 }),
+      withInput({
+        respiratoryRate: 10,
+        spo2: 93,
+        supplementalOxygen: true,
+        systolicBp: 105,
+        pulse: 115,
+        temperature: 38.5,
+      }),
     );
     expect(result.subscores).toEqual({
       respiratoryRate: 1,
@@ -328,7 +386,10 @@ describe('[REQ-NEWS2-11] vitalsToRiskResult maps a submission to its RiskResult'
   });
 
   it('encodes consciousness as its ACVPU index and air as 0', () => {
-    const result = vitalsToRiskResult({ ...vitals, consciousness: 'A', supplementalOxygen: false }, 0);
+    const result = vitalsToRiskResult(
+      { ...vitals, consciousness: 'A', supplementalOxygen: false },
+      0,
+    );
     expect(result.inputsUsed.consciousness).toBe(0);
     expect(result.inputsUsed.supplementalOxygen).toBe(0);
   });
@@ -341,6 +402,8 @@ describe('[REQ-NEWS2-11] vitalsToRiskResult maps a submission to its RiskResult'
 
   it.each([0, 3, 1.5, -1])('throws a RangeError for spo2Scale %p', (spo2Scale) => {
     expect(() => vitalsToRiskResult({ ...vitals, spo2Scale }, 0)).toThrow(RangeError);
-    expect(() => vitalsToRiskResult({ ...vitals, spo2Scale }, 0)).toThrow(`spo2Scale must be 1 or 2 (got ${spo2Scale})`);
+    expect(() => vitalsToRiskResult({ ...vitals, spo2Scale }, 0)).toThrow(
+      `spo2Scale must be 1 or 2 (got ${spo2Scale})`,
+    );
   });
 });

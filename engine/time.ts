@@ -1,6 +1,6 @@
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Exponential backoff with full jitter: attempt 0 → up to `baseMs`, capped at `maxMs`. */
+/** Exponential backoff with equal jitter: a delay in [ceiling/2, ceiling], ceiling = min(maxMs, baseMs·2^attempt). */
 export function backoffDelay(attempt: number, baseMs = 200, maxMs = 30000): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);

@@ -38,7 +38,7 @@ export class AvroSerde {
     for (const folder of folders) {
       const files = readdirSync(folder)
         .filter((f) => f.endsWith('.avsc'))
-        .sort();
+        .sort((a, b) => a.localeCompare(b, 'en', { numeric: true })); // v1.2 before v1.10
       for (const file of files) serde.register(readFileSync(join(folder, file), 'utf8'), join(folder, file));
     }
     return serde;

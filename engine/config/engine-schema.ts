@@ -113,9 +113,8 @@ export const engineConfigSchema: ConfigSchema = {
         url: {
           type: 'string',
           default: '',
-          secret: true,
           description:
-            'PostgreSQL URL (also DATABASE_URL). Empty: embedded PGlite in store.embedded.dataDir.',
+            'PostgreSQL URL (also DATABASE_URL); its password is masked by `config print`. Empty: embedded PGlite in store.embedded.dataDir.',
         },
         embedded: {
           type: 'object',

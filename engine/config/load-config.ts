@@ -168,7 +168,9 @@ export function loadConfig(options: LoadConfigOptions = {}): EngineConfig {
   return deepFreeze(raw as unknown as EngineConfig);
 }
 
-function maskUrlPassword(value: string): string {
+/** `scheme://user:password@host…` with the password replaced; undefined if no such password. */
+function maskUrlPassword(value: string): string | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(value)) return undefined;
   try {
     const url = new URL(value);
     if (url.password) {
@@ -178,19 +180,22 @@ function maskUrlPassword(value: string): string {
   } catch {
     /* not a URL */
   }
-  return value;
+  return undefined;
 }
 
-/** A copy of the config safe to print: `secret` settings masked, URL passwords masked. */
+/**
+ * A copy of the config safe to print: `secret` settings show as `***`, and the password inside
+ * any credentialed URL (`postgres://user:***@host/db`) is masked wherever it appears.
+ */
 export function maskSecrets(config: unknown, schema: ConfigSchema): unknown {
   if (Array.isArray(config)) return config.map((v) => maskSecrets(v, schema.items ?? {}));
   if (config !== null && typeof config === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(config)) {
       const child = schema.properties?.[key] ?? {};
-      out[key] = child.secret && value !== '' ? (typeof value === 'string' && value.includes('://') ? maskUrlPassword(value) : '***') : maskSecrets(value, child);
+      out[key] = child.secret && value !== '' ? '***' : maskSecrets(value, child);
     }
     return out;
   }
-  return typeof config === 'string' ? maskUrlPassword(config) : config;
+  return typeof config === 'string' ? (maskUrlPassword(config) ?? config) : config;
 }

@@ -179,7 +179,7 @@ export class ResultStore {
     return rows[0] ? toStored(rows[0]) : undefined;
   }
 
-  /** Newest first; `before` is the created_at/id cursor of the previous page's last item. */
+  /** A patient's results, newest first, paged by limit/offset. */
   async listByPatient(patientId: string, limit = 50, offset = 0): Promise<StoredResult[]> {
     const { rows } = await guarded('list results', () =>
       this.sql.query<ResultRow>(
@@ -191,8 +191,8 @@ export class ResultStore {
   }
 
   async countByStatus(): Promise<Record<ResultStatus, number>> {
-    const { rows } = await this.sql.query<{ status: ResultStatus; n: string | number }>(
-      'SELECT status, count(*) AS n FROM results GROUP BY status',
+    const { rows } = await guarded('count results', () =>
+      this.sql.query<{ status: ResultStatus; n: string | number }>('SELECT status, count(*) AS n FROM results GROUP BY status'),
     );
     const out: Record<ResultStatus, number> = { pending: 0, done: 0, failed: 0 };
     for (const r of rows) out[r.status] = Number(r.n);

@@ -12,6 +12,7 @@ import type { KafkaState } from './kafka-state';
  */
 export default async function globalSetup(): Promise<void> {
   let state: KafkaState;
+  if (process.env.MEDSTREAM_TEST_NO_KAFKA === '1') return; // unit tests only (npm run test:unit)
   if (process.env.KAFKA_BROKERS) {
     state = { brokers: process.env.KAFKA_BROKERS.split(','), startedBy: 'external' };
   } else if (process.env.MEDSTREAM_TEST_KAFKA === 'testcontainers') {

@@ -52,6 +52,12 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** Pure mapping of a validated request to the VitalSignsSubmitted record. */
 export function vitalsRequestToEvent(body: VitalsRequest, id: string, receivedAt: number) {
   const observedAt = Date.parse(body.observedAt);
+  if (!Number.isFinite(observedAt)) {
+    // RFC 3339 allows forms (a leap second, :60) that JavaScript dates cannot represent.
+    throw new HttpProblem(422, 'validation-failed', 'The request body is not valid', 'observedAt is not a representable time', [
+      { field: 'observedAt', message: 'must be a representable date-time' },
+    ]);
+  }
   if (observedAt > receivedAt + MAX_CLOCK_SKEW_MS) {
     throw new HttpProblem(422, 'validation-failed', 'The request body is not valid', 'observedAt is in the future', [
       { field: 'observedAt', message: 'must not be in the future' },

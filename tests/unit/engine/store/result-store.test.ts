@@ -354,17 +354,12 @@ describe('[REQ-STORE-03] closing', () => {
     });
   });
 
-  // BUG (engine/store/result-store.ts, countByStatus): the only query not run through guarded(),
-  // so a closed or unreachable store surfaces a raw driver Error instead of STORE_UNAVAILABLE.
-  it.failing(
-    '[BUG] countByStatus after close fails with STORE_UNAVAILABLE like every other query',
-    async () => {
-      const store = await ResultStore.open({ url: '', embeddedDir: 'memory://' });
-      await store.close();
-      await expect(store.countByStatus()).rejects.toMatchObject({
-        name: 'EngineError',
-        code: 'STORE_UNAVAILABLE',
-      });
-    },
-  );
+  it('countByStatus after close fails with STORE_UNAVAILABLE like every other query', async () => {
+    const store = await ResultStore.open({ url: '', embeddedDir: 'memory://' });
+    await store.close();
+    await expect(store.countByStatus()).rejects.toMatchObject({
+      name: 'EngineError',
+      code: 'STORE_UNAVAILABLE',
+    });
+  });
 });

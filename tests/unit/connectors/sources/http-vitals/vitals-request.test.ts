@@ -187,23 +187,21 @@ describe('[REQ-VITALS-02] vitalsRequestToEvent', () => {
     expect(event.observedAt).toBe(946684800000);
   });
 
-  // BUG: ajv-formats accepts a leap second ("…T23:59:60Z") as a valid date-time, but Date.parse
-  // returns NaN for it; vitalsRequestToEvent then yields observedAt NaN, which the Avro encoder
-  // refuses (SCHEMA_MISMATCH, non-retriable) — the client gets a 500 instead of a 422 or a score.
-  it.failing(
-    '[BUG] a schema-valid leap-second observedAt is refused with 422 or mapped to a finite time',
-    () => {
-      const body = { ...valid, observedAt: '2016-12-31T23:59:60Z' };
-      expect(problemsOf(body)).toEqual([]); // the request schema lets it through
-      let event: ReturnType<typeof vitalsRequestToEvent>;
-      try {
-        event = vitalsRequestToEvent(body, 'id', Date.parse('2017-01-01T00:00:05Z'));
-      } catch (err) {
-        expect(err).toBeInstanceOf(HttpProblem);
-        expect((err as HttpProblem).status).toBe(422);
-        return;
-      }
-      expect(Number.isFinite(event.observedAt)).toBe(true);
-    },
-  );
+  // ajv-formats accepts a leap second ("…T23:59:60Z") as a valid date-time, but JavaScript
+  // dates cannot represent it: the request must be refused as 422 naming observedAt, not a 500.
+  it('a schema-valid leap-second observedAt is refused with 422 naming observedAt', () => {
+    const body = { ...valid, observedAt: '2016-12-31T23:59:60Z' };
+    expect(problemsOf(body)).toEqual([]); // the request schema lets it through
+    let thrown: unknown;
+    try {
+      vitalsRequestToEvent(body, 'id', Date.parse('2017-01-01T00:00:05Z'));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(HttpProblem);
+    expect((thrown as HttpProblem).status).toBe(422);
+    expect((thrown as HttpProblem).errors).toEqual([
+      { field: 'observedAt', message: 'must be a representable date-time' },
+    ]);
+  });
 });

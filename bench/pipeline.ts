@@ -47,7 +47,11 @@ function vitals(i: number) {
   };
 }
 
-async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+async function pool(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -57,13 +61,28 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
 }
 
 /** Produces N values (one send per record with C in flight, or in batches) and consumes them all. */
-async function rawKafka(kafka: Kafka, values: Buffer[], mode: 'per-record' | 'batched'): Promise<number> {
+async function rawKafka(
+  kafka: Kafka,
+  values: Buffer[],
+  mode: 'per-record' | 'batched',
+): Promise<number> {
   const topic = `bench.raw.${randomBytes(4).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4, replicationFactor: 1 }] });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  const consumer = kafka.consumer({ groupId: `${topic}.g`, sessionTimeout: 10000, heartbeatInterval: 1000 });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: 4, replicationFactor: 1 }],
+  });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const consumer = kafka.consumer({
+    groupId: `${topic}.g`,
+    sessionTimeout: 10000,
+    heartbeatInterval: 1000,
+  });
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -76,7 +95,9 @@ async function rawKafka(kafka: Kafka, values: Buffer[], mode: 'per-record' | 'ba
       const last = batch.messages[batch.messages.length - 1];
       if (last) {
         resolveOffset(last.offset);
-        await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+        await consumer.commitOffsets([
+          { topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+        ]);
       }
     },
   });
@@ -84,11 +105,21 @@ async function rawKafka(kafka: Kafka, values: Buffer[], mode: 'per-record' | 'ba
   const t0 = process.hrtime.bigint();
   if (mode === 'per-record') {
     await pool(values.length, C, async (i) => {
-      await producer.send({ topic, acks: -1, messages: [{ key: `bench-${i % 500}`, value: values[i]! }] });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [{ key: `bench-${i % 500}`, value: values[i]! }],
+      });
     });
   } else {
     for (let i = 0; i < values.length; i += 500) {
-      await producer.send({ topic, acks: -1, messages: values.slice(i, i + 500).map((value, j) => ({ key: `bench-${(i + j) % 500}`, value })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: values
+          .slice(i, i + 500)
+          .map((value, j) => ({ key: `bench-${(i + j) % 500}`, value })),
+      });
     }
   }
   while (consumed < values.length) await sleep(5);
@@ -111,7 +142,8 @@ async function main(): Promise<void> {
   }
   const id = randomBytes(4).toString('hex');
   const storeUrl = values.store === 'postgres' ? (process.env.DATABASE_URL ?? '') : '';
-  if (values.store === 'postgres' && !storeUrl) throw new Error('--store postgres needs DATABASE_URL');
+  if (values.store === 'postgres' && !storeUrl)
+    throw new Error('--store postgres needs DATABASE_URL');
   const config = loadConfig({
     env: {},
     file: '/dev/null',
@@ -124,16 +156,40 @@ async function main(): Promise<void> {
       log: { level: 'error' },
     },
   });
-  const engine = await startEngine({ config, roles: ['ingest', 'process', 'sink', 'api'], components: COMPONENTS, logger: createLogger('error') });
+  const engine = await startEngine({
+    config,
+    roles: ['ingest', 'process', 'sink', 'api'],
+    components: COMPONENTS,
+    logger: createLogger('error'),
+  });
   try {
     const kafka = new KafkaClient({ clientId: 'bench', brokers, logLevel: logLevel.ERROR });
     // The raw baseline sends exactly the bytes the pipeline puts on its ingest topic.
-    const encoded = Array.from({ length: N }, (_, i) =>
-      engine.serde.encode(RECORDS.vitalSignsSubmitted, { ...vitals(i), id: `raw-${i}`, observedAt: Date.now(), receivedAt: Date.now(), source: 'http' }).value,
+    const encoded = Array.from(
+      { length: N },
+      (_, i) =>
+        engine.serde.encode(RECORDS.vitalSignsSubmitted, {
+          ...vitals(i),
+          id: `raw-${i}`,
+          observedAt: Date.now(),
+          receivedAt: Date.now(),
+          source: 'http',
+        }).value,
     );
 
     // Warm-up: JIT, connections, consumer groups of the pipeline.
-    await pool(200, C, async (i) => void (await fetch(`${engine.url}/api/v1/vitals?wait=10s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(vitals(i)) })).text());
+    await pool(
+      200,
+      C,
+      async (i) =>
+        void (
+          await fetch(`${engine.url}/api/v1/vitals?wait=10s`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(vitals(i)),
+          })
+        ).text(),
+    );
 
     const rawPerRecord = await rawKafka(kafka, encoded, 'per-record');
     const rawBatched = await rawKafka(kafka, encoded, 'batched');
@@ -141,7 +197,11 @@ async function main(): Promise<void> {
     const before = (await engine.store!.countByStatus()).done;
     const t0 = process.hrtime.bigint();
     await pool(N, C, async (i) => {
-      const res = await fetch(`${engine.url}/api/v1/vitals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(vitals(i)) });
+      const res = await fetch(`${engine.url}/api/v1/vitals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(vitals(i)),
+      });
       if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
       await res.arrayBuffer();
     });

@@ -29,28 +29,49 @@ import { AvroSerde } from '../engine/avro/serde';
 import { readTopicToEnd } from '../engine/kafka/read-to-end';
 import { headersToStrings } from '../engine/kafka/headers';
 import type { DeadLetter } from '../engine/kafka/dead-letter';
-import { type LocalKafka, startLocalKafka, stopLocalKafka } from '../deploy/local/kafka/local-kafka';
+import {
+  type LocalKafka,
+  startLocalKafka,
+  stopLocalKafka,
+} from '../deploy/local/kafka/local-kafka';
 import { COMPONENTS, componentSchemas } from './registry';
 
-const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }
+).version;
 
 function parseRoles(text: string | undefined): Role[] {
-  if (!text) throw new EngineError('CONFIG_INVALID', `--roles is required (any of ${ROLES.join(', ')})`);
-  const roles = text.split(',').map((r) => r.trim()).filter(Boolean);
+  if (!text)
+    throw new EngineError('CONFIG_INVALID', `--roles is required (any of ${ROLES.join(', ')})`);
+  const roles = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
-  if (unknown.length) throw new EngineError('CONFIG_INVALID', `unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}`);
+  if (unknown.length)
+    throw new EngineError(
+      'CONFIG_INVALID',
+      `unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}`,
+    );
   return roles as Role[];
 }
 
 function requireBrokers(config: EngineConfig): string[] {
   if (config.kafka.brokers.length === 0) {
-    throw new EngineError('CONFIG_INVALID', 'no Kafka brokers configured: set KAFKA_BROKERS, MEDSTREAM_KAFKA_BROKERS or kafka.brokers (or use `medstream up`)');
+    throw new EngineError(
+      'CONFIG_INVALID',
+      'no Kafka brokers configured: set KAFKA_BROKERS, MEDSTREAM_KAFKA_BROKERS or kafka.brokers (or use `medstream up`)',
+    );
   }
   return [...config.kafka.brokers];
 }
 
 /** Runs until SIGTERM/SIGINT, then drains: stop accepting, finish batches, commit, disconnect. */
-async function runUntilSignalled(engine: RunningEngine, localKafka: LocalKafka | undefined, log: ReturnType<typeof createLogger>) {
+async function runUntilSignalled(
+  engine: RunningEngine,
+  localKafka: LocalKafka | undefined,
+  log: ReturnType<typeof createLogger>,
+) {
   let signalled = false;
   const shutdown = async (signal: string) => {
     if (signalled) {
@@ -90,7 +111,13 @@ async function main(argv: string[]): Promise<void> {
   });
   const [command, sub] = positionals;
   if (!command || values.help) {
-    process.stdout.write(readFileSync(__filename, 'utf8').split('\n').filter((l) => l.startsWith(' *')).map((l) => l.slice(3)).join('\n') + '\n');
+    process.stdout.write(
+      readFileSync(__filename, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith(' *'))
+        .map((l) => l.slice(3))
+        .join('\n') + '\n',
+    );
     return;
   }
   const config = loadConfig({ file: values.config, componentSchemas: componentSchemas() });
@@ -110,16 +137,27 @@ async function main(argv: string[]): Promise<void> {
           onProgress: (line) => log.info(line),
         });
         brokers = localKafka.brokers;
-        process.stdout.write(`medstream local kafka at ${brokers.join(',')} (pid ${localKafka.pid}${localKafka.reused ? ', reused' : ''})\n`);
+        process.stdout.write(
+          `medstream local kafka at ${brokers.join(',')} (pid ${localKafka.pid}${localKafka.reused ? ', reused' : ''})\n`,
+        );
       }
       let engine: RunningEngine;
       try {
-        engine = await startEngine({ config, roles, components: COMPONENTS, brokers, logger: log, version });
+        engine = await startEngine({
+          config,
+          roles,
+          components: COMPONENTS,
+          brokers,
+          logger: log,
+          version,
+        });
       } catch (err) {
         if (localKafka) await localKafka.stop();
         throw err;
       }
-      process.stdout.write(`medstream roles ${roles.join(',')}; store ${engine.store?.kind ?? "none"}; kafka ${brokers.join(',')}\n`);
+      process.stdout.write(
+        `medstream roles ${roles.join(',')}; store ${engine.store?.kind ?? 'none'}; kafka ${brokers.join(',')}\n`,
+      );
       process.stdout.write(`medstream listening on ${engine.url}\n`);
       await runUntilSignalled(engine, localKafka, log);
       return;
@@ -130,7 +168,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'topics': {
-      if (sub !== 'create') throw new EngineError('CONFIG_INVALID', 'usage: medstream topics create');
+      if (sub !== 'create')
+        throw new EngineError('CONFIG_INVALID', 'usage: medstream topics create');
       const kafka = createKafka(config.kafka, requireBrokers(config), log);
       const admin = kafka.admin();
       await admin.connect();
@@ -138,7 +177,8 @@ async function main(argv: string[]): Promise<void> {
         const names = new TopicNames(config.kafka.topicPrefix);
         const all = loadTopicTable().map((t) => names.physical(t.name));
         const created = await ensureTopics(admin, all, config.kafka);
-        for (const t of all) process.stdout.write(`${created.includes(t) ? 'created ' : 'exists  '} ${t}\n`);
+        for (const t of all)
+          process.stdout.write(`${created.includes(t) ? 'created ' : 'exists  '} ${t}\n`);
       } finally {
         await admin.disconnect();
       }
@@ -149,12 +189,18 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'kafka': {
       if (sub === 'start') {
-        const k = await startLocalKafka({ dataDir: config.kafka.local.dataDir, heapMb: config.kafka.local.heapMb, onProgress: (l) => process.stderr.write(`${l}\n`) });
+        const k = await startLocalKafka({
+          dataDir: config.kafka.local.dataDir,
+          heapMb: config.kafka.local.heapMb,
+          onProgress: (l) => process.stderr.write(`${l}\n`),
+        });
         process.stdout.write(`KAFKA_BROKERS=${k.brokers.join(',')}\nPID=${k.pid}\n`);
         return;
       }
       if (sub === 'stop') {
-        process.stdout.write((await stopLocalKafka(config.kafka.local.dataDir)) ? 'stopped\n' : 'not running\n');
+        process.stdout.write(
+          (await stopLocalKafka(config.kafka.local.dataDir)) ? 'stopped\n' : 'not running\n',
+        );
         return;
       }
       throw new EngineError('CONFIG_INVALID', 'usage: medstream kafka start|stop');
@@ -167,36 +213,55 @@ async function main(argv: string[]): Promise<void> {
 async function dlqCommand(
   sub: string | undefined,
   config: EngineConfig,
-  values: { limit?: string; json?: boolean; code?: string; 'from-beginning'?: boolean; 'dry-run'?: boolean },
+  values: {
+    limit?: string;
+    json?: boolean;
+    code?: string;
+    'from-beginning'?: boolean;
+    'dry-run'?: boolean;
+  },
   log: ReturnType<typeof createLogger>,
 ): Promise<void> {
   const kafka = createKafka(config.kafka, requireBrokers(config), log);
   const names = new TopicNames(config.kafka.topicPrefix);
   const serde = AvroSerde.fromFolders([join(projectRoot(), 'schemas')]);
   const dlqTopic = names.physical(TOPICS.dlq);
-  const decode = (message: { value: Buffer | null; headers?: Parameters<typeof headersToStrings>[0] }) =>
+  const decode = (message: {
+    value: Buffer | null;
+    headers?: Parameters<typeof headersToStrings>[0];
+  }) =>
     serde.decode<DeadLetter>(RECORDS.deadLetter, message.value, headersToStrings(message.headers));
 
   if (sub === 'list') {
     const limit = values.limit ? Number(values.limit) : Infinity;
     let shown = 0;
-    await readTopicToEnd(kafka, dlqTopic, `${config.kafka.groupId}.dlq-list-${process.pid}-${Date.now()}`, async (partition, message) => {
-      if (shown >= limit) return;
-      const letter = decode(message);
-      if (values.code && letter.errorCode !== values.code) return;
-      shown += 1;
-      const summary = {
-        dlq: `${partition}/${message.offset}`,
-        failedAt: new Date(letter.failedAt).toISOString(),
-        component: letter.component,
-        code: letter.errorCode,
-        reason: letter.errorMessage,
-        original: `${letter.originalTopic}/${letter.originalPartition}/${letter.originalOffset}`,
-        correlationId: letter.originalHeaders['correlation-id'],
-        attempts: letter.attempts,
-      };
-      process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${summary.dlq}\t${summary.failedAt}\t${summary.component}\t${summary.code}\t${summary.original}\t${summary.reason}\n`);
-    }, { throwaway: true });
+    await readTopicToEnd(
+      kafka,
+      dlqTopic,
+      `${config.kafka.groupId}.dlq-list-${process.pid}-${Date.now()}`,
+      async (partition, message) => {
+        if (shown >= limit) return;
+        const letter = decode(message);
+        if (values.code && letter.errorCode !== values.code) return;
+        shown += 1;
+        const summary = {
+          dlq: `${partition}/${message.offset}`,
+          failedAt: new Date(letter.failedAt).toISOString(),
+          component: letter.component,
+          code: letter.errorCode,
+          reason: letter.errorMessage,
+          original: `${letter.originalTopic}/${letter.originalPartition}/${letter.originalOffset}`,
+          correlationId: letter.originalHeaders['correlation-id'],
+          attempts: letter.attempts,
+        };
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify(summary)}\n`
+            : `${summary.dlq}\t${summary.failedAt}\t${summary.component}\t${summary.code}\t${summary.original}\t${summary.reason}\n`,
+        );
+      },
+      { throwaway: true },
+    );
     if (!values.json) process.stdout.write(`${shown} dead letter(s)\n`);
     return;
   }
@@ -216,7 +281,10 @@ async function dlqCommand(
             skipped += 1;
             return;
           }
-          const headers = { ...letter.originalHeaders, 'medstream-replay-of': `${TOPICS.dlq}/${partition}/${message.offset}` };
+          const headers = {
+            ...letter.originalHeaders,
+            'medstream-replay-of': `${TOPICS.dlq}/${partition}/${message.offset}`,
+          };
           if (!values['dry-run']) {
             await producer.send({
               topic: names.physical(letter.originalTopic),
@@ -225,9 +293,14 @@ async function dlqCommand(
             });
           }
           replayed += 1;
-          process.stdout.write(`${values['dry-run'] ? 'would replay' : 'replayed'} ${partition}/${message.offset} → ${letter.originalTopic} (${letter.errorCode})\n`);
+          process.stdout.write(
+            `${values['dry-run'] ? 'would replay' : 'replayed'} ${partition}/${message.offset} → ${letter.originalTopic} (${letter.errorCode})\n`,
+          );
         },
-        { commit: !values['dry-run'] && !values['from-beginning'], throwaway: values['from-beginning'] === true },
+        {
+          commit: !values['dry-run'] && !values['from-beginning'],
+          throwaway: values['from-beginning'] === true,
+        },
       );
     } finally {
       await producer.disconnect();

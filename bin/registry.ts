@@ -11,7 +11,12 @@ import type { AnyComponent } from '../engine/contracts';
 import type { ConfigSchema } from '../engine/config/json-schema';
 import { icuRiskProcessor } from '../processors/icu-risk';
 
-export const COMPONENTS: readonly AnyComponent[] = [resultStoreSink, icuRiskProcessor, httpVitalsSource, queryApi];
+export const COMPONENTS: readonly AnyComponent[] = [
+  resultStoreSink,
+  icuRiskProcessor,
+  httpVitalsSource,
+  queryApi,
+];
 
 export function componentSchemas(): Record<string, ConfigSchema> {
   return Object.fromEntries(COMPONENTS.map((c) => [c.name, c.configSchema]));

@@ -42,10 +42,14 @@ export class FileBlobStore implements BlobStore {
       await rename(temp, target);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
-      throw new EngineError('STORE_FAILED', `cannot write blob ${sha256}: ${(err as Error).message}`, {
-        cause: err,
-        retriable: true,
-      });
+      throw new EngineError(
+        'STORE_FAILED',
+        `cannot write blob ${sha256}: ${(err as Error).message}`,
+        {
+          cause: err,
+          retriable: true,
+        },
+      );
     }
     return ref;
   }
@@ -62,7 +66,8 @@ export class FileBlobStore implements BlobStore {
       throw new EngineError('BLOB_NOT_FOUND', `blob ${sha256} is not in the store`, { cause: err });
     }
     const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== sha256) throw new EngineError('BLOB_INTEGRITY', `blob ${sha256} is corrupt (hash ${actual})`);
+    if (actual !== sha256)
+      throw new EngineError('BLOB_INTEGRITY', `blob ${sha256} is corrupt (hash ${actual})`);
     return bytes;
   }
 }

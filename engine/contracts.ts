@@ -33,7 +33,10 @@ import type { ResultStore } from './store/result-store';
 export const ROLES = ['ingest', 'process', 'sink', 'api'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type ConsumerSpec = Omit<RecordConsumerOptions, 'groupId' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'component'>;
+export type ConsumerSpec = Omit<
+  RecordConsumerOptions,
+  'groupId' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'component'
+>;
 
 export interface ComponentContext {
   readonly engine: EngineConfig;

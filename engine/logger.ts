@@ -11,7 +11,16 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     level,
     base: { service: 'medstream', ...bindings },
     redact: {
-      paths: ['patientId', '*.patientId', 'patient', '*.patient', 'name', '*.name', 'birthDate', '*.birthDate'],
+      paths: [
+        'patientId',
+        '*.patientId',
+        'patient',
+        '*.patient',
+        'name',
+        '*.name',
+        'birthDate',
+        '*.birthDate',
+      ],
       censor: '[redacted]',
     },
   });

@@ -7,10 +7,12 @@ let cached: string | undefined;
 export function projectRoot(): string {
   if (cached) return cached;
   let dir = __dirname;
-  const isRoot = (d: string) => existsSync(join(d, 'package.json')) && existsSync(join(d, 'schemas'));
+  const isRoot = (d: string) =>
+    existsSync(join(d, 'package.json')) && existsSync(join(d, 'schemas'));
   while (!isRoot(dir)) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the medstream project root above ${__dirname}`);
+    if (parent === dir)
+      throw new Error(`cannot find the medstream project root above ${__dirname}`);
     dir = parent;
   }
   cached = dir;

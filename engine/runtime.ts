@@ -52,10 +52,16 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   const logger = options.logger ?? createLogger(config.log.level, { roles: roles.join(',') });
   const brokers = config.kafka.brokers.length > 0 ? config.kafka.brokers : (options.brokers ?? []);
   if (brokers.length === 0) {
-    throw new EngineError('CONFIG_INVALID', 'kafka.brokers is empty: set KAFKA_BROKERS or use `medstream up`');
+    throw new EngineError(
+      'CONFIG_INVALID',
+      'kafka.brokers is empty: set KAFKA_BROKERS or use `medstream up`',
+    );
   }
   const metrics = new Metrics();
-  const serde = AvroSerde.fromFolders([join(projectRoot(), 'schemas'), ...(options.schemaFolders ?? [])]);
+  const serde = AvroSerde.fromFolders([
+    join(projectRoot(), 'schemas'),
+    ...(options.schemaFolders ?? []),
+  ]);
   const topics = new TopicNames(config.kafka.topicPrefix);
   const readiness = new Map<string, ReadinessCheck>();
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -82,7 +88,11 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       });
     }
     const requireStore = (): ResultStore => {
-      if (!store) throw new EngineError('STORE_UNAVAILABLE', `the result store is not opened for roles ${roles.join(',')}`);
+      if (!store)
+        throw new EngineError(
+          'STORE_UNAVAILABLE',
+          `the result store is not opened for roles ${roles.join(',')}`,
+        );
       return store;
     };
 
@@ -114,9 +124,21 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       logger,
       metrics,
       readiness,
-      health: () => ({ version: options.version ?? 'dev', roles, components: selected.map((c) => c.name) }),
+      health: () => ({
+        version: options.version ?? 'dev',
+        roles,
+        components: selected.map((c) => c.name),
+      }),
     });
-    metrics.info.set({ role: roles.join(','), version: options.version ?? 'dev', store: store?.kind ?? 'none', kafka: brokers.join(',') }, 1);
+    metrics.info.set(
+      {
+        role: roles.join(','),
+        version: options.version ?? 'dev',
+        store: store?.kind ?? 'none',
+        kafka: brokers.join(','),
+      },
+      1,
+    );
 
     const running: RunningComponent[] = [];
     for (const component of selected) {

@@ -1,4 +1,5 @@
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Exponential backoff with equal jitter: a delay in [ceiling/2, ceiling], ceiling = min(maxMs, baseMs·2^attempt). */
 export function backoffDelay(attempt: number, baseMs = 200, maxMs = 30000): number {

@@ -1,7 +1,8 @@
 import type { ResultStore, StoredResult } from '../../engine/store/result-store';
 import { sleep } from '../../engine/time';
 
-const toIso = (ms: unknown): string | undefined => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
+const toIso = (ms: unknown): string | undefined =>
+  typeof ms === 'number' ? new Date(ms).toISOString() : undefined;
 
 /**
  * The public JSON shape of a result (GET /api/v1/results/{id}): status and identity first, then
@@ -31,7 +32,9 @@ export function resultView(stored: StoredResult): Record<string, unknown> {
   if (stored.error) view.error = stored.error;
   view.links = {
     self: `/api/v1/results/${encodeURIComponent(stored.id)}`,
-    ...(stored.patientId ? { patient: `/api/v1/patients/${encodeURIComponent(stored.patientId)}/results` } : {}),
+    ...(stored.patientId
+      ? { patient: `/api/v1/patients/${encodeURIComponent(stored.patientId)}/results` }
+      : {}),
   };
   return view;
 }
@@ -40,7 +43,12 @@ export function resultView(stored: StoredResult): Record<string, unknown> {
  * Polls the store until the result leaves `pending` or `timeoutMs` passes; returns the last row
  * seen. Used by `?wait=` so a script can submit and read the result in one call.
  */
-export async function waitForResult(store: ResultStore, id: string, timeoutMs: number, intervalMs = 50): Promise<StoredResult | undefined> {
+export async function waitForResult(
+  store: ResultStore,
+  id: string,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<StoredResult | undefined> {
   const deadline = Date.now() + timeoutMs;
   let row = await store.get(id);
   while ((!row || row.status === 'pending') && Date.now() < deadline) {

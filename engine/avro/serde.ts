@@ -39,7 +39,8 @@ export class AvroSerde {
       const files = readdirSync(folder)
         .filter((f) => f.endsWith('.avsc'))
         .sort((a, b) => a.localeCompare(b, 'en', { numeric: true })); // v1.2 before v1.10
-      for (const file of files) serde.register(readFileSync(join(folder, file), 'utf8'), join(folder, file));
+      for (const file of files)
+        serde.register(readFileSync(join(folder, file), 'utf8'), join(folder, file));
     }
     return serde;
   }
@@ -50,7 +51,11 @@ export class AvroSerde {
     const type = avro.Type.forSchema(parsed);
     const name = type.name;
     if (!name) throw new EngineError('SCHEMA_MISMATCH', `schema in ${file} must be a named record`);
-    const known: KnownSchema = { type, fingerprint: type.fingerprint('sha256').toString('hex'), file };
+    const known: KnownSchema = {
+      type,
+      fingerprint: type.fingerprint('sha256').toString('hex'),
+      file,
+    };
     this.byFingerprint.set(known.fingerprint, known);
     this.current.set(name, known);
     return name;
@@ -66,7 +71,8 @@ export class AvroSerde {
 
   private schema(recordName: string): KnownSchema {
     const known = this.current.get(recordName);
-    if (!known) throw new EngineError('SCHEMA_UNKNOWN', `no schema registered for record ${recordName}`);
+    if (!known)
+      throw new EngineError('SCHEMA_UNKNOWN', `no schema registered for record ${recordName}`);
     return known;
   }
 
@@ -75,9 +81,13 @@ export class AvroSerde {
     const { type, fingerprint } = this.schema(recordName);
     const badPaths: string[] = [];
     if (!type.isValid(value, { errorHook: (path) => badPaths.push(path.join('.') || '(root)') })) {
-      throw new EngineError('SCHEMA_MISMATCH', `value does not match ${recordName}: invalid ${badPaths.join(', ')}`, {
-        details: { fields: badPaths },
-      });
+      throw new EngineError(
+        'SCHEMA_MISMATCH',
+        `value does not match ${recordName}: invalid ${badPaths.join(', ')}`,
+        {
+          details: { fields: badPaths },
+        },
+      );
     }
     return {
       value: type.toBuffer(value),
@@ -99,7 +109,8 @@ export class AvroSerde {
     value: Buffer | null,
     headers: Record<string, string | undefined> = {},
   ): T {
-    if (!value) throw new EngineError('DECODE_FAILED', `empty value where a ${recordName} was expected`);
+    if (!value)
+      throw new EngineError('DECODE_FAILED', `empty value where a ${recordName} was expected`);
     const reader = this.schema(recordName);
     const writerFingerprint = headers[HEADER_FINGERPRINT];
     let writer = reader;
@@ -132,7 +143,11 @@ export class AvroSerde {
       return reader.type.fromBuffer(value, resolver as never) as T;
     } catch (err) {
       if (err instanceof EngineError) throw err;
-      throw new EngineError('DECODE_FAILED', `cannot decode ${recordName}: ${(err as Error).message}`, { cause: err });
+      throw new EngineError(
+        'DECODE_FAILED',
+        `cannot decode ${recordName}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 }

@@ -85,7 +85,11 @@ export const engineConfigSchema: ConfigSchema = {
           additionalProperties: false,
           default: {},
           properties: {
-            mechanism: { type: 'string', enum: ['', 'plain', 'scram-sha-256', 'scram-sha-512'], default: '' },
+            mechanism: {
+              type: 'string',
+              enum: ['', 'plain', 'scram-sha-256', 'scram-sha-512'],
+              default: '',
+            },
             username: { type: 'string', default: '' },
             password: { type: 'string', default: '', secret: true },
           },

@@ -86,7 +86,9 @@ function mergeDeep(base: Record<string, unknown>, extra: Record<string, unknown>
 }
 
 /** Engine schema with each component's schema mounted at `components.<name>`. */
-export function buildConfigSchema(componentSchemas: Record<string, ConfigSchema> = {}): ConfigSchema {
+export function buildConfigSchema(
+  componentSchemas: Record<string, ConfigSchema> = {},
+): ConfigSchema {
   const schema = structuredClone(engineConfigSchema);
   const components = schema.properties!.components!;
   components.properties = {};
@@ -109,7 +111,8 @@ function describeError(error: ErrorObject, root: unknown): string {
   }
   let value: unknown = root;
   for (const s of segments) value = (value as Record<string, unknown> | undefined)?.[s];
-  if (error.keyword === 'enum') extra = ` (${(error.params.allowedValues as unknown[]).join(', ')})`;
+  if (error.keyword === 'enum')
+    extra = ` (${(error.params.allowedValues as unknown[]).join(', ')})`;
   return `${segments.join('.') || '(root)'}: ${error.message}${extra} (got ${JSON.stringify(value)})`;
 }
 
@@ -123,15 +126,22 @@ export function loadConfig(options: LoadConfigOptions = {}): EngineConfig {
   const schema = buildConfigSchema(options.componentSchemas);
   const raw: Record<string, unknown> = {};
 
-  const file = options.file ?? env.MEDSTREAM_CONFIG ?? (existsSync('medstream.yaml') ? 'medstream.yaml' : undefined);
+  const file =
+    options.file ??
+    env.MEDSTREAM_CONFIG ??
+    (existsSync('medstream.yaml') ? 'medstream.yaml' : undefined);
   if (file) {
     let parsed: unknown;
     try {
       parsed = parseYaml(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new EngineError('CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new EngineError(
+        'CONFIG_INVALID',
+        `cannot read config file ${file}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     if (parsed !== null && parsed !== undefined) {
       if (typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -161,9 +171,13 @@ export function loadConfig(options: LoadConfigOptions = {}): EngineConfig {
   const validate = ajv.compile(schema);
   if (!validate(raw)) {
     const problems = (validate.errors ?? []).map((e) => describeError(e, raw));
-    throw new EngineError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, {
-      details: { problems },
-    });
+    throw new EngineError(
+      'CONFIG_INVALID',
+      `invalid configuration:\n  - ${problems.join('\n  - ')}`,
+      {
+        details: { problems },
+      },
+    );
   }
   return deepFreeze(raw as unknown as EngineConfig);
 }

@@ -14,7 +14,11 @@ export interface EngineConfig {
     readonly sessionTimeoutMs: number;
     readonly heartbeatIntervalMs: number;
     readonly ssl: boolean;
-    readonly sasl: { readonly mechanism: string; readonly username: string; readonly password: string };
+    readonly sasl: {
+      readonly mechanism: string;
+      readonly username: string;
+      readonly password: string;
+    };
     readonly local: { readonly dataDir: string; readonly heapMb: number };
   };
   readonly store: {

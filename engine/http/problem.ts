@@ -23,7 +23,11 @@ export class HttpProblem extends Error {
   }
 }
 
-export function sendProblem(reply: FastifyReply, problem: HttpProblem, instance?: string): FastifyReply {
+export function sendProblem(
+  reply: FastifyReply,
+  problem: HttpProblem,
+  instance?: string,
+): FastifyReply {
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
   return reply
     .code(problem.status)

@@ -1,6 +1,11 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import { isEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -21,14 +26,16 @@ export interface HttpServerOptions {
 export function fieldOf(error: ErrorObject): string {
   const segments = error.instancePath.split('/').filter(Boolean);
   if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
-  if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
+  if (error.keyword === 'additionalProperties')
+    segments.push(String(error.params.additionalProperty));
   return segments.join('.') || '(body)';
 }
 
 function describe(error: ErrorObject): string {
   if (error.keyword === 'required') return 'is required';
   if (error.keyword === 'additionalProperties') return 'is not a known field';
-  if (error.keyword === 'enum') return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
+  if (error.keyword === 'enum')
+    return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
   return error.message ?? 'is invalid';
 }
 
@@ -53,11 +60,25 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
 
   // Bodies are validated strictly (no coercion, unknown fields rejected); query strings coerce.
-  const strict = new Ajv({ allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: false });
-  const lenient = new Ajv({ allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false });
+  const strict = new Ajv({
+    allErrors: true,
+    coerceTypes: false,
+    removeAdditional: false,
+    useDefaults: false,
+    strict: false,
+  });
+  const lenient = new Ajv({
+    allErrors: true,
+    coerceTypes: 'array',
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+  });
   addFormats(strict);
   addFormats(lenient);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : lenient).compile(schema),
+  );
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const instance = request.url.split('?')[0];
@@ -70,7 +91,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
           inBody ? 422 : 400,
           'validation-failed',
           inBody ? 'The request body is not valid' : 'The request parameters are not valid',
-          error.validation.map((e) => `${fieldOf(e as ErrorObject)} ${describe(e as ErrorObject)}`).join('; '),
+          error.validation
+            .map((e) => `${fieldOf(e as ErrorObject)} ${describe(e as ErrorObject)}`)
+            .join('; '),
           fieldProblems(error.validation as ErrorObject[]),
         ),
         instance,
@@ -78,37 +101,88 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendProblem(reply, new HttpProblem(413, 'body-too-large', 'Request body too large', `limit is ${options.bodyLimit} bytes`), instance);
+        return sendProblem(
+          reply,
+          new HttpProblem(
+            413,
+            'body-too-large',
+            'Request body too large',
+            `limit is ${options.bodyLimit} bytes`,
+          ),
+          instance,
+        );
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendProblem(reply, new HttpProblem(415, 'unsupported-media-type', 'Unsupported content type', error.message), instance);
+        return sendProblem(
+          reply,
+          new HttpProblem(415, 'unsupported-media-type', 'Unsupported content type', error.message),
+          instance,
+        );
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return sendProblem(reply, new HttpProblem(400, 'malformed-body', 'Malformed JSON body', error.message), instance);
+        return sendProblem(
+          reply,
+          new HttpProblem(400, 'malformed-body', 'Malformed JSON body', error.message),
+          instance,
+        );
     }
     if (error instanceof SyntaxError) {
-      return sendProblem(reply, new HttpProblem(400, 'malformed-body', 'Malformed JSON body', error.message), instance);
+      return sendProblem(
+        reply,
+        new HttpProblem(400, 'malformed-body', 'Malformed JSON body', error.message),
+        instance,
+      );
     }
     if (isEngineError(error)) {
       if (error.retriable) {
         return sendProblem(
           reply,
-          new HttpProblem(503, 'unavailable', 'Temporarily unavailable; retry later', `${error.code}: ${error.message}`, undefined, { 'retry-after': '5' }),
+          new HttpProblem(
+            503,
+            'unavailable',
+            'Temporarily unavailable; retry later',
+            `${error.code}: ${error.message}`,
+            undefined,
+            { 'retry-after': '5' },
+          ),
           instance,
         );
       }
-      if (error.code === 'NOT_FOUND') return sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', error.message), instance);
-      if (error.code === 'VALIDATION_FAILED') return sendProblem(reply, new HttpProblem(422, 'validation-failed', 'Invalid input', error.message), instance);
+      if (error.code === 'NOT_FOUND')
+        return sendProblem(
+          reply,
+          new HttpProblem(404, 'not-found', 'Not found', error.message),
+          instance,
+        );
+      if (error.code === 'VALIDATION_FAILED')
+        return sendProblem(
+          reply,
+          new HttpProblem(422, 'validation-failed', 'Invalid input', error.message),
+          instance,
+        );
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       return sendProblem(reply, new HttpProblem(status, 'bad-request', error.message), instance);
     }
     request.log.error({ err: error }, 'request failed');
-    return sendProblem(reply, new HttpProblem(500, 'internal', 'Internal error', 'see the server log'), instance);
+    return sendProblem(
+      reply,
+      new HttpProblem(500, 'internal', 'Internal error', 'see the server log'),
+      instance,
+    );
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', `${request.method} ${request.url.split('?')[0]} is not a route`), request.url.split('?')[0]),
+    sendProblem(
+      reply,
+      new HttpProblem(
+        404,
+        'not-found',
+        'Not found',
+        `${request.method} ${request.url.split('?')[0]} is not a route`,
+      ),
+      request.url.split('?')[0],
+    ),
   );
 
   app.addHook('onResponse', async (request, reply) => {

@@ -10,7 +10,11 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /** A kafkajs client for the configured brokers whose log lines go through pino. */
-export function createKafka(config: EngineConfig['kafka'], brokers: readonly string[], logger: Logger): Kafka {
+export function createKafka(
+  config: EngineConfig['kafka'],
+  brokers: readonly string[],
+  logger: Logger,
+): Kafka {
   const log = logger.child({ component: 'kafkajs' });
   const options: KafkaConfig = {
     clientId: config.clientId,

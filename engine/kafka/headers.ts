@@ -9,7 +9,8 @@ export function headersToStrings(headers: IHeaders | undefined): Record<string, 
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === undefined) continue;
     const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+    if (first !== undefined)
+      out[name] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
   }
   return out;
 }

@@ -85,30 +85,88 @@ export class RecordProducer {
   }
 
   async send(records: readonly OutgoingRecord[], component: string): Promise<void> {
-    await this.sendRaw(records.map((r) => this.encode(r)), component);
+    await this.sendRaw(
+      records.map((r) => this.encode(r)),
+      component,
+    );
   }
 
-  /** Publishes records, grouped per topic in one request; resolves after acks=all. */
-  async sendRaw(records: readonly RawOutgoingRecord[], component: string): Promise<void> {
-    if (records.length === 0) return;
+  /**
+   * Publishes records and resolves after acks=all. Concurrent callers are group-committed:
+   * while one request is in flight, later sends queue up and go out together in the next one
+   * (no added latency when idle; one round trip for many HTTP requests under load). Order is
+   * kept: one request at a time, in arrival order.
+   */
+  sendRaw(records: readonly RawOutgoingRecord[], component: string): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, component, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private readonly queue: PendingSend[] = [];
+  private flushing = false;
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const group: PendingSend[] = [];
+      let count = 0;
+      while (
+        this.queue.length > 0 &&
+        (group.length === 0 || count + this.queue[0]!.records.length <= MAX_GROUP_RECORDS)
+      ) {
+        const next = this.queue.shift()!;
+        group.push(next);
+        count += next.records.length;
+      }
+      try {
+        await this.publish(group);
+        for (const p of group) p.resolve();
+      } catch (err) {
+        const error = kafkaError(err, 'produce failed');
+        if (error.retriable || group.length === 1) {
+          for (const p of group) p.reject(error);
+        } else {
+          // A record the broker refuses (too large, invalid) must not fail its neighbours.
+          for (const p of group)
+            await this.publish([p]).then(p.resolve, (e: unknown) =>
+              p.reject(kafkaError(e, 'produce failed')),
+            );
+        }
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async publish(group: readonly PendingSend[]): Promise<void> {
     const byTopic = new Map<string, Message[]>();
-    for (const r of records) {
-      const topic = this.topics.physical(r.topic);
-      const list = byTopic.get(topic) ?? [];
-      list.push({ key: r.key, value: r.value, headers: r.headers });
-      byTopic.set(topic, list);
+    for (const { records } of group) {
+      for (const r of records) {
+        const topic = this.topics.physical(r.topic);
+        const list = byTopic.get(topic) ?? [];
+        list.push({ key: r.key, value: r.value, headers: r.headers });
+        byTopic.set(topic, list);
+      }
     }
-    try {
-      await this.producer.sendBatch({
-        acks: -1,
-        timeout: this.timeoutMs,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
-    } catch (err) {
-      throw kafkaError(err, 'produce failed');
-    }
-    for (const [topic, messages] of byTopic) {
-      this.metrics.recordsOut.inc({ topic: this.topics.logical(topic), component }, messages.length);
+    await this.producer.sendBatch({
+      acks: -1,
+      timeout: this.timeoutMs,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    for (const { records, component } of group) {
+      for (const r of records) this.metrics.recordsOut.inc({ topic: r.topic, component });
     }
   }
 }
+
+interface PendingSend {
+  records: readonly RawOutgoingRecord[];
+  component: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most records in one group-committed produce request. */
+const MAX_GROUP_RECORDS = 1000;

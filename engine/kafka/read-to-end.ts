@@ -45,7 +45,10 @@ export async function readTopicToEnd(
           try {
             await onMessage(partition, message);
             count += 1;
-            if (commit) await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+            if (commit)
+              await consumer.commitOffsets([
+                { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
+              ]);
           } catch (err) {
             failure = err;
             return;

@@ -6,7 +6,12 @@ import type { Metrics } from '../metrics';
 import { backoffDelay, sleep } from '../time';
 import { deadLetterFor } from './dead-letter';
 import { headersToStrings } from './headers';
-import { type OutgoingRecord, type RawOutgoingRecord, type RecordProducer, kafkaError } from './producer';
+import {
+  type OutgoingRecord,
+  type RawOutgoingRecord,
+  type RecordProducer,
+  kafkaError,
+} from './producer';
 import type { TopicNames } from './topics';
 
 /** A consumed record with its value decoded by the reader schema of its topic. */
@@ -118,14 +123,23 @@ export class RecordConsumer {
     };
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const { component, groupId } = this.options;
     const { metrics, producer } = this.deps;
     const logicalTopic = this.deps.topics.logical(batch.topic);
     const started = process.hrtime.bigint();
     const messages = batch.messages;
     metrics.batchSize.observe({ component }, messages.length);
-    metrics.consumerLag.set({ group: groupId, topic: logicalTopic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    metrics.consumerLag.set(
+      { group: groupId, topic: logicalTopic, partition: String(batch.partition) },
+      Number(batch.offsetLag()),
+    );
 
     let next = 0;
     let attempt = 0;
@@ -146,9 +160,26 @@ export class RecordConsumer {
             waitFor = error;
             break;
           }
-          outputs.push(producer.encode(deadLetterFor({ topic: logicalTopic, partition: batch.partition, message }, error, component, attempt + 1)));
+          outputs.push(
+            producer.encode(
+              deadLetterFor(
+                { topic: logicalTopic, partition: batch.partition, message },
+                error,
+                component,
+                attempt + 1,
+              ),
+            ),
+          );
           metrics.deadLetters.inc({ component, code: error.code });
-          this.log.warn({ code: error.code, topic: logicalTopic, partition: batch.partition, offset: message.offset }, `dead-lettered: ${error.message}`);
+          this.log.warn(
+            {
+              code: error.code,
+              topic: logicalTopic,
+              partition: batch.partition,
+              offset: message.offset,
+            },
+            `dead-lettered: ${error.message}`,
+          );
         }
         metrics.recordsIn.inc({ topic: logicalTopic, component });
       }
@@ -159,7 +190,11 @@ export class RecordConsumer {
           const last = (messages[end - 1] as KafkaMessage).offset;
           resolveOffset(last);
           await this.consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: (BigInt(last) + 1n).toString(),
+            },
           ]);
           next = end;
         } catch (err) {
@@ -171,17 +206,27 @@ export class RecordConsumer {
         attempt += 1;
         metrics.retries.inc({ component, code: waitFor.code });
         const delay = backoffDelay(attempt, 250, 15000);
-        this.log.warn({ code: waitFor.code, attempt, delayMs: delay, partition: batch.partition }, `retrying: ${waitFor.message}`);
+        this.log.warn(
+          { code: waitFor.code, attempt, delayMs: delay, partition: batch.partition },
+          `retrying: ${waitFor.message}`,
+        );
         await this.pause(delay, heartbeat, isRunning);
       } else {
         attempt = 0;
       }
     }
-    metrics.processingSeconds.observe({ component }, Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.processingSeconds.observe(
+      { component },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
   }
 
   /** Waits out a backoff in slices, keeping the group membership alive, until stopped. */
-  private async pause(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+  private async pause(
+    ms: number,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+  ): Promise<void> {
     const until = Date.now() + ms;
     while (Date.now() < until && isRunning()) {
       await sleep(Math.min(until - Date.now(), this.options.heartbeatIntervalMs));

@@ -14,7 +14,9 @@ export interface TopicSpec {
 /** The topic table from schemas/topics.json. */
 export function loadTopicTable(): TopicSpec[] {
   const file = join(projectRoot(), 'schemas', 'topics.json');
-  const table = JSON.parse(readFileSync(file, 'utf8')) as { topics: Record<string, { key: string; value: string }> };
+  const table = JSON.parse(readFileSync(file, 'utf8')) as {
+    topics: Record<string, { key: string; value: string }>;
+  };
   return Object.entries(table.topics).map(([name, t]) => ({ name, key: t.key, value: t.value }));
 }
 
@@ -57,7 +59,9 @@ export async function ensureTopics(
         topic,
         numPartitions: partitions,
         replicationFactor,
-        configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+        configEntries: [
+          { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) },
+        ],
       })),
     });
   }

@@ -32,8 +32,10 @@ interface ResultRow {
   deliveries: number;
 }
 
-const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
-const json = <T>(v: T | string | null): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+const iso = (v: Date | string | null): string | null =>
+  v === null ? null : new Date(v).toISOString();
+const json = <T>(v: T | string | null): T | null =>
+  typeof v === 'string' ? (JSON.parse(v) as T) : v;
 
 function toStored(row: ResultRow): StoredResult {
   return {
@@ -57,11 +59,16 @@ async function guarded<T>(what: string, op: () => Promise<T>): Promise<T> {
     return await op();
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
-    const connection = /^(08|57P)/.test(code) || /ECONNREFUSED|ECONNRESET|terminat|closed/i.test(String(err));
-    throw new EngineError(connection ? 'STORE_UNAVAILABLE' : 'STORE_FAILED', `${what}: ${(err as Error).message}`, {
-      cause: err,
-      retriable: connection,
-    });
+    const connection =
+      /^(08|57P)/.test(code) || /ECONNREFUSED|ECONNRESET|terminat|closed/i.test(String(err));
+    throw new EngineError(
+      connection ? 'STORE_UNAVAILABLE' : 'STORE_FAILED',
+      `${what}: ${(err as Error).message}`,
+      {
+        cause: err,
+        retriable: connection,
+      },
+    );
   }
 }
 
@@ -74,7 +81,11 @@ export class ResultStore {
   private constructor(private readonly sql: SqlClient) {}
 
   /** PostgreSQL when `url` is set, else embedded PGlite in `embeddedDir`; migrated on open. */
-  static async open(options: { url: string; embeddedDir: string; poolSize?: number }): Promise<ResultStore> {
+  static async open(options: {
+    url: string;
+    embeddedDir: string;
+    poolSize?: number;
+  }): Promise<ResultStore> {
     const client = options.url
       ? createPostgresClient(options.url, options.poolSize ?? 10)
       : await guarded('open embedded store', () => createPgliteClient(options.embeddedDir));
@@ -100,7 +111,9 @@ export class ResultStore {
           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
         COMMIT;`),
     );
-    const applied = await this.sql.query<{ version: number }>('SELECT version FROM medstream_migrations');
+    const applied = await this.sql.query<{ version: number }>(
+      'SELECT version FROM medstream_migrations',
+    );
     const done = new Set(applied.rows.map((r) => Number(r.version)));
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
@@ -118,7 +131,13 @@ export class ResultStore {
     await guarded('ping', () => this.sql.query('SELECT 1'));
   }
 
-  async insertPending(r: { id: string; kind: string; patientId: string | null; subject?: string | null; submittedAt: Date }): Promise<void> {
+  async insertPending(r: {
+    id: string;
+    kind: string;
+    patientId: string | null;
+    subject?: string | null;
+    submittedAt: Date;
+  }): Promise<void> {
     await guarded('insert pending', () =>
       this.sql.query(
         `INSERT INTO results (id, kind, status, patient_id, subject, submitted_at)
@@ -160,7 +179,11 @@ export class ResultStore {
   }
 
   /** Marks a submission failed (it went to the DLQ); never overwrites a finished result. */
-  async markFailed(r: { id: string; kind: string; error: { code: string; message: string } }): Promise<void> {
+  async markFailed(r: {
+    id: string;
+    kind: string;
+    error: { code: string; message: string };
+  }): Promise<void> {
     await guarded('mark failed', () =>
       this.sql.query(
         `INSERT INTO results (id, kind, status, error, completed_at) VALUES ($1, $2, 'failed', $3, now())
@@ -192,7 +215,9 @@ export class ResultStore {
 
   async countByStatus(): Promise<Record<ResultStatus, number>> {
     const { rows } = await guarded('count results', () =>
-      this.sql.query<{ status: ResultStatus; n: string | number }>('SELECT status, count(*) AS n FROM results GROUP BY status'),
+      this.sql.query<{ status: ResultStatus; n: string | number }>(
+        'SELECT status, count(*) AS n FROM results GROUP BY status',
+      ),
     );
     const out: Record<ResultStatus, number> = { pending: 0, done: 0, failed: 0 };
     for (const r of rows) out[r.status] = Number(r.n);

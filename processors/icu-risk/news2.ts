@@ -51,15 +51,54 @@ const scoreBy = (value: number, bands: Bands): number => {
   return (bands[bands.length - 1] as readonly [number, number])[1];
 };
 
-const RESPIRATORY_RATE: Bands = [[8, 3], [11, 1], [20, 0], [24, 2], [Infinity, 3]];
-const SPO2_SCALE_1: Bands = [[91, 3], [93, 2], [95, 1], [Infinity, 0]];
+const RESPIRATORY_RATE: Bands = [
+  [8, 3],
+  [11, 1],
+  [20, 0],
+  [24, 2],
+  [Infinity, 3],
+];
+const SPO2_SCALE_1: Bands = [
+  [91, 3],
+  [93, 2],
+  [95, 1],
+  [Infinity, 0],
+];
 /** Scale 2 below 93 %, the same whether on air or oxygen. */
-const SPO2_SCALE_2_LOW: Bands = [[83, 3], [85, 2], [87, 1], [92, 0]];
+const SPO2_SCALE_2_LOW: Bands = [
+  [83, 3],
+  [85, 2],
+  [87, 1],
+  [92, 0],
+];
 /** Scale 2 at 93 % or more while on oxygen (on air these score 0). */
-const SPO2_SCALE_2_HIGH_ON_O2: Bands = [[94, 1], [96, 2], [Infinity, 3]];
-const SYSTOLIC_BP: Bands = [[90, 3], [100, 2], [110, 1], [219, 0], [Infinity, 3]];
-const PULSE: Bands = [[40, 3], [50, 1], [90, 0], [110, 1], [130, 2], [Infinity, 3]];
-const TEMPERATURE: Bands = [[35.0, 3], [36.0, 1], [38.0, 0], [39.0, 1], [Infinity, 2]];
+const SPO2_SCALE_2_HIGH_ON_O2: Bands = [
+  [94, 1],
+  [96, 2],
+  [Infinity, 3],
+];
+const SYSTOLIC_BP: Bands = [
+  [90, 3],
+  [100, 2],
+  [110, 1],
+  [219, 0],
+  [Infinity, 3],
+];
+const PULSE: Bands = [
+  [40, 3],
+  [50, 1],
+  [90, 0],
+  [110, 1],
+  [130, 2],
+  [Infinity, 3],
+];
+const TEMPERATURE: Bands = [
+  [35.0, 3],
+  [36.0, 1],
+  [38.0, 0],
+  [39.0, 1],
+  [Infinity, 2],
+];
 
 export function scoreSpo2(spo2: number, scale: 1 | 2, onOxygen: boolean): number {
   if (scale === 1) return scoreBy(spo2, SPO2_SCALE_1);
@@ -91,5 +130,11 @@ export function computeNews2(input: News2Input): News2Result {
   const values = Object.values(subscores);
   const total = values.reduce((a, b) => a + b, 0);
   const anySingleParameterThree = values.some((v) => v === 3);
-  return { total, band: news2Band(total, anySingleParameterThree), anySingleParameterThree, spo2Scale: input.spo2Scale, subscores };
+  return {
+    total,
+    band: news2Band(total, anySingleParameterThree),
+    anySingleParameterThree,
+    spo2Scale: input.spo2Scale,
+    subscores,
+  };
 }

@@ -18,12 +18,17 @@ export default async function globalSetup(): Promise<void> {
   } else if (process.env.MEDSTREAM_TEST_KAFKA === 'testcontainers') {
     const { KafkaContainer } = await import('@testcontainers/kafka');
     const container = await new KafkaContainer('confluentinc/cp-kafka:7.7.1').withKraft().start();
-    state = { brokers: [`${container.getHost()}:${container.getMappedPort(9093)}`], startedBy: 'testcontainers' };
+    state = {
+      brokers: [`${container.getHost()}:${container.getMappedPort(9093)}`],
+      startedBy: 'testcontainers',
+    };
     (globalThis as Record<string, unknown>).__medstreamKafkaContainer = container;
   } else {
     const dataDir = mkdtempSync(join(tmpdir(), 'medstream-test-kafka-'));
     const kafka = await startLocalKafka({ dataDir, heapMb: 768 });
-    process.stderr.write(`\n[global-setup] local Kafka ${kafka.brokers[0]} (pid ${kafka.pid}) ready in ${kafka.startMs} ms\n`);
+    process.stderr.write(
+      `\n[global-setup] local Kafka ${kafka.brokers[0]} (pid ${kafka.pid}) ready in ${kafka.startMs} ms\n`,
+    );
     state = { brokers: kafka.brokers, pid: kafka.pid, dataDir, startedBy: 'local-jars' };
   }
   process.env.KAFKA_BROKERS = state.brokers.join(',');

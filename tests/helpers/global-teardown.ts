@@ -9,6 +9,7 @@ export default async function globalTeardown(): Promise<void> {
     await stopProcess(state.pid, 10000);
     if (state.dataDir) rmSync(state.dataDir, { recursive: true, force: true });
   }
-  const container = (globalThis as Record<string, unknown>).__medstreamKafkaContainer as { stop(): Promise<unknown> } | undefined;
+  const container = (globalThis as Record<string, unknown>).__medstreamKafkaContainer as
+    { stop(): Promise<unknown> } | undefined;
   if (container) await container.stop();
 }

@@ -16,7 +16,11 @@ export interface MedstreamProcess {
 const live = new Set<ChildProcess>();
 
 /** Starts `node dist/bin/medstream.js <args>` and waits for its "listening on" line. */
-export async function spawnMedstream(args: string[], env: Record<string, string>, { cwd, timeoutMs = 60000 }: { cwd?: string; timeoutMs?: number } = {}): Promise<MedstreamProcess> {
+export async function spawnMedstream(
+  args: string[],
+  env: Record<string, string>,
+  { cwd, timeoutMs = 60000 }: { cwd?: string; timeoutMs?: number } = {},
+): Promise<MedstreamProcess> {
   const cli = join(projectRoot(), 'dist', 'bin', 'medstream.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` (npm test does)`);
   const child = spawn(process.execPath, [cli, ...args], {
@@ -60,9 +64,12 @@ export async function spawnMedstream(args: string[], env: Record<string, string>
 
 /** SIGKILLs every medstream child still running (afterAll safety net). */
 export async function killAllMedstream(): Promise<void> {
-  const waits = [...live].map((child) => new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGKILL');
-  }));
+  const waits = [...live].map(
+    (child) =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGKILL');
+      }),
+  );
   await Promise.all(waits);
 }

@@ -13,15 +13,23 @@ export async function expectAllDone(
   timeoutMs = 120000,
 ): Promise<StoredResult[]> {
   const target = baselineDone + accepted.length;
-  await waitFor(async () => (await store.countByStatus()).done >= target, { timeoutMs, intervalMs: 250, what: `${accepted.length} results` });
+  await waitFor(async () => (await store.countByStatus()).done >= target, {
+    timeoutMs,
+    intervalMs: 250,
+    what: `${accepted.length} results`,
+  });
   const rows: StoredResult[] = [];
   for (let i = 0; i < accepted.length; i += 100) {
-    rows.push(...(await Promise.all(accepted.slice(i, i + 100).map(async (a) => (await store.get(a.id))!))));
+    rows.push(
+      ...(await Promise.all(accepted.slice(i, i + 100).map(async (a) => (await store.get(a.id))!))),
+    );
   }
   rows.forEach((row, i) => {
     const a = accepted[i]!;
     expect(row).toMatchObject({ id: a.id, status: 'done' });
-    expect((row.payload!.news2 as { total: number }).total).toBe(expectedTotalFor(a.respiratoryRate));
+    expect((row.payload!.news2 as { total: number }).total).toBe(
+      expectedTotalFor(a.respiratoryRate),
+    );
   });
   const counts = await store.countByStatus();
   expect(counts.done).toBe(target); // no extra rows: nothing stored twice under another id

@@ -13,13 +13,15 @@ export type StoreKind = 'pglite' | 'postgres';
 export const STORE_KINDS: StoreKind[] = ['pglite', 'postgres'];
 
 /** The PostgreSQL server tests create throwaway databases on. */
-export const TEST_POSTGRES_URL = process.env.MEDSTREAM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_POSTGRES_URL =
+  process.env.MEDSTREAM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export const randomId = (n = 6) => randomBytes(n).toString('hex');
 
 export function brokers(): string[] {
   const value = process.env.KAFKA_BROKERS;
-  if (!value) throw new Error('KAFKA_BROKERS is not set: run through jest (its global setup starts Kafka)');
+  if (!value)
+    throw new Error('KAFKA_BROKERS is not set: run through jest (its global setup starts Kafka)');
   return value.split(',');
 }
 
@@ -95,7 +97,13 @@ export async function createTestSettings(store: StoreKind, extra?: Record<string
   const id = randomId();
   const db = store === 'postgres' ? await createTestDatabase() : undefined;
   const blobDir = mkdtempSync(join(tmpdir(), 'medstream-blobs-'));
-  const settings: TestSettings = { topicPrefix: `t${id}.`, groupId: `g${id}`, storeUrl: db?.url ?? '', blobDir, extra };
+  const settings: TestSettings = {
+    topicPrefix: `t${id}.`,
+    groupId: `g${id}`,
+    storeUrl: db?.url ?? '',
+    blobDir,
+    extra,
+  };
   return {
     settings,
     cleanup: async () => {
@@ -106,7 +114,20 @@ export async function createTestSettings(store: StoreKind, extra?: Record<string
 }
 
 /** Runs an engine in this process with the given roles and settings. */
-export async function startTestEngine(roles: readonly Role[], settings: TestSettings): Promise<RunningEngine> {
-  const config = loadConfig({ env: {}, file: '/dev/null', componentSchemas: componentSchemas(), overrides: settingsToOverrides(settings) });
-  return startEngine({ config, roles, components: COMPONENTS, logger: createLogger(config.log.level) });
+export async function startTestEngine(
+  roles: readonly Role[],
+  settings: TestSettings,
+): Promise<RunningEngine> {
+  const config = loadConfig({
+    env: {},
+    file: '/dev/null',
+    componentSchemas: componentSchemas(),
+    overrides: settingsToOverrides(settings),
+  });
+  return startEngine({
+    config,
+    roles,
+    components: COMPONENTS,
+    logger: createLogger(config.log.level),
+  });
 }

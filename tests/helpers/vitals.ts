@@ -15,12 +15,25 @@ export function vitalsBody(overrides: Record<string, unknown> = {}): Record<stri
   };
 }
 
-export async function postJson(url: string, body: unknown): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+export async function postJson(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    json: (await res.json()) as Record<string, unknown>,
+  };
 }
 
-export async function getJson(url: string): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function getJson(
+  url: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url);
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }

@@ -41,7 +41,10 @@ describe('[REQ-CLI-01] medstream config / topics / dlq', () => {
 
     const dir = mkdtempSync(join(tmpdir(), 'medstream-cfg-'));
     try {
-      writeFileSync(join(dir, 'bad.yaml'), 'http:\n  port: 99999\nkafka:\n  partitions: 0\nsurprise: 1\n');
+      writeFileSync(
+        join(dir, 'bad.yaml'),
+        'http:\n  port: 99999\nkafka:\n  partitions: 0\nsurprise: 1\n',
+      );
       const bad = await runCli(['config', 'print', '--config', join(dir, 'bad.yaml')], {});
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('http.port: must be <= 65535 (got 99999)');
@@ -64,16 +67,33 @@ describe('[REQ-CLI-01] medstream config / topics / dlq', () => {
     await producer.connect();
     await producer.send({
       topic: engine.topics.physical(TOPICS.ingestVitals),
-      messages: [{ key: 'pat-dlq', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), headers: { 'correlation-id': id } }],
+      messages: [
+        {
+          key: 'pat-dlq',
+          value: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+          headers: { 'correlation-id': id },
+        },
+      ],
     });
     await producer.disconnect();
 
-    const listed = await waitFor(async () => {
-      const r = await runCli(['dlq', 'list', '--json'], env);
-      const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-      return lines.find((l) => l.correlationId === id);
-    }, { what: 'the dead letter to be listed' });
-    expect(listed).toMatchObject({ component: 'icu-risk', code: 'DECODE_FAILED', original: expect.stringMatching(/^medstream\.ingest\.vitals\.v1\/\d+\/\d+$/) });
+    const listed = await waitFor(
+      async () => {
+        const r = await runCli(['dlq', 'list', '--json'], env);
+        const lines = r.stdout
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        return lines.find((l) => l.correlationId === id);
+      },
+      { what: 'the dead letter to be listed' },
+    );
+    expect(listed).toMatchObject({
+      component: 'icu-risk',
+      code: 'DECODE_FAILED',
+      original: expect.stringMatching(/^medstream\.ingest\.vitals\.v1\/\d+\/\d+$/),
+    });
 
     const replay = await runCli(['dlq', 'replay', '--code', 'DECODE_FAILED'], env);
     expect(replay.code).toBe(0);
@@ -81,10 +101,20 @@ describe('[REQ-CLI-01] medstream config / topics / dlq', () => {
     const firstLetter = /replayed (\d+\/\d+) →/.exec(replay.stdout)![1]!;
 
     const copies: Array<{ value: string; replayOf?: string }> = [];
-    await readTopicToEnd(engine.kafka, engine.topics.physical(TOPICS.ingestVitals), `read-${randomUUID()}`, async (_p, m) => {
-      const headers = headersToStrings(m.headers);
-      if (headers['correlation-id'] === id) copies.push({ value: m.value!.toString('hex'), replayOf: headers['medstream-replay-of'] });
-    }, { throwaway: true });
+    await readTopicToEnd(
+      engine.kafka,
+      engine.topics.physical(TOPICS.ingestVitals),
+      `read-${randomUUID()}`,
+      async (_p, m) => {
+        const headers = headersToStrings(m.headers);
+        if (headers['correlation-id'] === id)
+          copies.push({
+            value: m.value!.toString('hex'),
+            replayOf: headers['medstream-replay-of'],
+          });
+      },
+      { throwaway: true },
+    );
     expect(copies).toEqual([
       { value: 'deadbeef', replayOf: undefined },
       { value: 'deadbeef', replayOf: `${TOPICS.dlq}/${firstLetter}` },
@@ -92,10 +122,13 @@ describe('[REQ-CLI-01] medstream config / topics / dlq', () => {
 
     // The replayed bytes are still not Avro, so they are dead-lettered again (a new letter); a
     // second replay offers only that new letter: the group's position moved past the first.
-    await waitFor(async () => {
-      const r = await runCli(['dlq', 'list', '--json'], env);
-      return r.stdout.split('\n').filter((l) => l.includes(id)).length === 2;
-    }, { what: 'the replayed copy to be dead-lettered again' });
+    await waitFor(
+      async () => {
+        const r = await runCli(['dlq', 'list', '--json'], env);
+        return r.stdout.split('\n').filter((l) => l.includes(id)).length === 2;
+      },
+      { what: 'the replayed copy to be dead-lettered again' },
+    );
     const again = await runCli(['dlq', 'replay', '--dry-run'], env);
     expect(again.stdout).toMatch(/^1 replayed, 0 skipped/m);
     expect(again.stdout).not.toContain(`would replay ${firstLetter} `);

@@ -2,7 +2,11 @@ import { AssignerProtocol } from 'kafkajs';
 import { TOPICS } from '../../engine/kafka/topics';
 import type { RunningEngine } from '../../engine/runtime';
 import { submitMany } from '../helpers/load';
-import { type MedstreamProcess, killAllMedstream, spawnMedstream } from '../helpers/medstream-process';
+import {
+  type MedstreamProcess,
+  killAllMedstream,
+  spawnMedstream,
+} from '../helpers/medstream-process';
 import { expectAllDone } from '../helpers/results';
 import { createTestSettings, settingsToEnv, startTestEngine } from '../helpers/test-env';
 import { waitFor } from '../helpers/wait-for';
@@ -14,7 +18,9 @@ async function assignments(engine: RunningEngine, groupId: string): Promise<numb
   try {
     const { groups } = await admin.describeGroups([groupId]);
     const topic = engine.topics.physical(TOPICS.ingestVitals);
-    return (groups[0]?.members ?? []).map((m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? []);
+    return (groups[0]?.members ?? []).map(
+      (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? [],
+    );
   } finally {
     await admin.disconnect();
   }
@@ -22,7 +28,10 @@ async function assignments(engine: RunningEngine, groupId: string): Promise<numb
 
 async function recordsIn(p: MedstreamProcess): Promise<number> {
   const text = await (await fetch(`${p.url}/metrics`)).text();
-  const m = /medstream_records_in_total\{topic="medstream.ingest.vitals.v1",component="icu-risk"\} (\d+)/.exec(text);
+  const m =
+    /medstream_records_in_total\{topic="medstream.ingest.vitals.v1",component="icu-risk"\} (\d+)/.exec(
+      text,
+    );
   return m ? Number(m[1]) : 0;
 }
 
@@ -51,14 +60,22 @@ describe('[REQ-SCALE-01] two processor replicas split the partitions; SIGKILL of
   it('2,000 records arrive exactly once', async () => {
     const a = await spawnMedstream(['start', '--roles', 'process'], env);
     const b = await spawnMedstream(['start', '--roles', 'process'], env);
-    const split = await waitFor(async () => {
-      const members = await assignments(engine, groupId);
-      return members.length === 2 && members.every((parts) => parts.length === 2) ? members : undefined;
-    }, { timeoutMs: 60000, intervalMs: 500, what: 'both replicas to own two partitions each' });
+    const split = await waitFor(
+      async () => {
+        const members = await assignments(engine, groupId);
+        return members.length === 2 && members.every((parts) => parts.length === 2)
+          ? members
+          : undefined;
+      },
+      { timeoutMs: 60000, intervalMs: 500, what: 'both replicas to own two partitions each' },
+    );
     expect(split.flat().sort()).toEqual([0, 1, 2, 3]);
 
     const submitting = submitMany(engine.url, 2000, 40, 'scale');
-    await waitFor(async () => (await engine.store!.countByStatus()).done >= 500, { timeoutMs: 60000, what: '500 results' });
+    await waitFor(async () => (await engine.store!.countByStatus()).done >= 500, {
+      timeoutMs: 60000,
+      what: '500 results',
+    });
     const [inA, inB] = [await recordsIn(a), await recordsIn(b)];
     expect(inA).toBeGreaterThan(0); // both replicas did work before the kill
     expect(inB).toBeGreaterThan(0);
@@ -71,7 +88,9 @@ describe('[REQ-SCALE-01] two processor replicas split the partitions; SIGKILL of
     const redelivered = rows.filter((r) => r.deliveries > 1).length;
     // At-least-once: records A processed but had not committed are delivered again to B, and
     // the idempotent store absorbs them. Printed, not asserted: how many depends on timing.
-    process.stderr.write(`[scaling] replica A consumed ${inA}, B ${inB} before the kill; ${redelivered} result(s) redelivered after it, stored once\n`);
+    process.stderr.write(
+      `[scaling] replica A consumed ${inA}, B ${inB} before the kill; ${redelivered} result(s) redelivered after it, stored once\n`,
+    );
     const survivor = await assignments(engine, groupId);
     expect(survivor).toHaveLength(1);
     expect(survivor[0]!.sort()).toEqual([0, 1, 2, 3]);

@@ -30,7 +30,12 @@ describe('[REQ-GUAR-01] Kafka down at submit → 503, nothing half-written; back
   beforeAll(async () => {
     kafka = await startLocalKafka({ dataDir, heapMb: 512 });
     const fixture = await createTestSettings('pglite', {
-      kafka: { brokers: kafka.brokers, produceRetries: 1, requestTimeoutMs: 3000, connectionTimeoutMs: 1000 },
+      kafka: {
+        brokers: kafka.brokers,
+        produceRetries: 1,
+        requestTimeoutMs: 3000,
+        connectionTimeoutMs: 1000,
+      },
     });
     cleanup = fixture.cleanup;
     engine = await startTestEngine(['ingest', 'api'], fixture.settings);
@@ -51,7 +56,10 @@ describe('[REQ-GUAR-01] Kafka down at submit → 503, nothing half-written; back
 
     await kafka!.stop();
     kafka = undefined;
-    const refused = await postJson(`${engine.url}/api/v1/vitals`, vitalsBody({ patientId: 'pat-outage' }));
+    const refused = await postJson(
+      `${engine.url}/api/v1/vitals`,
+      vitalsBody({ patientId: 'pat-outage' }),
+    );
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(refused.json).toMatchObject({ type: 'urn:medstream:problem:unavailable', status: 503 });
@@ -59,10 +67,16 @@ describe('[REQ-GUAR-01] Kafka down at submit → 503, nothing half-written; back
     expect(await engine.store!.listByPatient('pat-outage')).toEqual([]);
 
     kafka = await startLocalKafka({ dataDir, heapMb: 512 });
-    const accepted = await waitFor(async () => {
-      const r = await postJson(`${engine.url}/api/v1/vitals`, vitalsBody({ patientId: 'pat-after' }));
-      return r.status === 202 ? r : undefined;
-    }, { timeoutMs: 60000, intervalMs: 500, what: 'a submit to succeed after Kafka restarted' });
+    const accepted = await waitFor(
+      async () => {
+        const r = await postJson(
+          `${engine.url}/api/v1/vitals`,
+          vitalsBody({ patientId: 'pat-after' }),
+        );
+        return r.status === 202 ? r : undefined;
+      },
+      { timeoutMs: 60000, intervalMs: 500, what: 'a submit to succeed after Kafka restarted' },
+    );
     expect(accepted.json.status).toBe('pending');
     // Exactly the accepted records are on the topic: the refused one was never written.
     const recordsAfter = await topicSize(engine, TOPICS.ingestVitals);

@@ -19,13 +19,24 @@ export const queryApi: Component<QueryApiConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      maxPageSize: { type: 'integer', minimum: 1, default: 200, description: 'Largest `limit` accepted.' },
+      maxPageSize: {
+        type: 'integer',
+        minimum: 1,
+        default: 200,
+        description: 'Largest `limit` accepted.',
+      },
     },
   },
   create(config, ctx) {
     ctx.http.get<{ Params: { id: string } }>('/api/v1/results/:id', async (request) => {
       const row = await ctx.store.get(request.params.id);
-      if (!row) throw new HttpProblem(404, 'not-found', 'No such result', `no result with id ${request.params.id}`);
+      if (!row)
+        throw new HttpProblem(
+          404,
+          'not-found',
+          'No such result',
+          `no result with id ${request.params.id}`,
+        );
       return resultView(row);
     });
 

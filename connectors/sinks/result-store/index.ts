@@ -38,11 +38,20 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
           const id = letter.originalHeaders['correlation-id'];
           const kind = KIND_BY_INGEST_TOPIC[ctx.topics.logical(letter.originalTopic)];
           if (id && kind) {
-            await ctx.store.markFailed({ id, kind, error: { code: letter.errorCode, message: letter.errorMessage } });
+            await ctx.store.markFailed({
+              id,
+              kind,
+              error: { code: letter.errorCode, message: letter.errorMessage },
+            });
           }
           return [];
         }
-        const result = record.value as { resultId: string; kind: string; patientId: string; model: string };
+        const result = record.value as {
+          resultId: string;
+          kind: string;
+          patientId: string;
+          model: string;
+        };
         await ctx.store.upsertDone({
           id: result.resultId,
           kind: result.kind,

@@ -25,7 +25,12 @@ export const httpVitalsSource: Component<HttpVitalsConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      maxWaitMs: { type: 'integer', minimum: 0, default: 60000, description: 'Longest `?wait=` a client may ask for.' },
+      maxWaitMs: {
+        type: 'integer',
+        minimum: 0,
+        default: 60000,
+        description: 'Longest `?wait=` a client may ask for.',
+      },
     },
   },
   create(config, ctx) {
@@ -50,8 +55,15 @@ export const httpVitalsSource: Component<HttpVitalsConfig> = {
           'http-vitals',
         );
         await ctx.store
-          .insertPending({ id, kind: 'news2', patientId: event.patientId, submittedAt: new Date(receivedAt) })
-          .catch((err: unknown) => ctx.logger.warn({ err, id }, 'accepted, but the pending row could not be written'));
+          .insertPending({
+            id,
+            kind: 'news2',
+            patientId: event.patientId,
+            submittedAt: new Date(receivedAt),
+          })
+          .catch((err: unknown) =>
+            ctx.logger.warn({ err, id }, 'accepted, but the pending row could not be written'),
+          );
 
         const location = `/api/v1/results/${id}`;
         reply.header('location', location);

@@ -20,7 +20,12 @@ export const vitalsRequestSchema = {
     'temperature',
   ],
   properties: {
-    patientId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' },
+    patientId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$',
+    },
     observedAt: { type: 'string', format: 'date-time' },
     respiratoryRate: { type: 'number', minimum: 0, maximum: 80, description: 'breaths/min' },
     spo2: { type: 'number', minimum: 50, maximum: 100, description: '%' },
@@ -54,14 +59,22 @@ export function vitalsRequestToEvent(body: VitalsRequest, id: string, receivedAt
   const observedAt = Date.parse(body.observedAt);
   if (!Number.isFinite(observedAt)) {
     // RFC 3339 allows forms (a leap second, :60) that JavaScript dates cannot represent.
-    throw new HttpProblem(422, 'validation-failed', 'The request body is not valid', 'observedAt is not a representable time', [
-      { field: 'observedAt', message: 'must be a representable date-time' },
-    ]);
+    throw new HttpProblem(
+      422,
+      'validation-failed',
+      'The request body is not valid',
+      'observedAt is not a representable time',
+      [{ field: 'observedAt', message: 'must be a representable date-time' }],
+    );
   }
   if (observedAt > receivedAt + MAX_CLOCK_SKEW_MS) {
-    throw new HttpProblem(422, 'validation-failed', 'The request body is not valid', 'observedAt is in the future', [
-      { field: 'observedAt', message: 'must not be in the future' },
-    ]);
+    throw new HttpProblem(
+      422,
+      'validation-failed',
+      'The request body is not valid',
+      'observedAt is in the future',
+      [{ field: 'observedAt', message: 'must not be in the future' }],
+    );
   }
   return {
     id,

@@ -12,7 +12,16 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  closeSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,7 +67,10 @@ export function defaultCacheDir(): string {
 }
 
 /** Resolves the Kafka jars with Maven once; returns the folder holding them. */
-export async function fetchKafkaJars(cacheDir = defaultCacheDir(), onProgress?: (line: string) => void): Promise<string> {
+export async function fetchKafkaJars(
+  cacheDir = defaultCacheDir(),
+  onProgress?: (line: string) => void,
+): Promise<string> {
   const pom = readFileSync(pomPath());
   const hash = createHash('sha256').update(pom).digest('hex').slice(0, 16);
   const libDir = join(cacheDir, `kafka-jars-${hash}`);
@@ -70,14 +82,26 @@ export async function fetchKafkaJars(cacheDir = defaultCacheDir(), onProgress?: 
   try {
     await execFileAsync(
       'mvn',
-      ['-q', '-B', '-f', pomPath(), 'dependency:copy-dependencies', `-DoutputDirectory=${temp}`, '-DincludeScope=runtime'],
+      [
+        '-q',
+        '-B',
+        '-f',
+        pomPath(),
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${temp}`,
+        '-DincludeScope=runtime',
+      ],
       { maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new EngineError('LOCAL_KAFKA_FAILED', `Maven could not fetch the Kafka jars: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, {
-      cause: err,
-    });
+    throw new EngineError(
+      'LOCAL_KAFKA_FAILED',
+      `Maven could not fetch the Kafka jars: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+      {
+        cause: err,
+      },
+    );
   }
   writeFileSync(join(temp, '.complete'), `${new Date().toISOString()}\n`);
   rmSync(libDir, { recursive: true, force: true });
@@ -195,12 +219,23 @@ function logTail(dataDir: string, lines = 30): string {
   return '(no log)';
 }
 
-async function waitForBroker(brokers: string[], timeoutMs: number, child?: ChildProcess): Promise<void> {
-  const kafka = new Kafka({ clientId: 'medstream-local-kafka', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } });
+async function waitForBroker(
+  brokers: string[],
+  timeoutMs: number,
+  child?: ChildProcess,
+): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'medstream-local-kafka',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 0 },
+  });
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`the Kafka JVM exited with code ${child.exitCode}`);
+    if (child && child.exitCode !== null)
+      throw new Error(`the Kafka JVM exited with code ${child.exitCode}`);
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -213,7 +248,9 @@ async function waitForBroker(brokers: string[], timeoutMs: number, child?: Child
     }
     await sleep(250);
   }
-  throw new Error(`no answer from ${brokers.join(',')} within ${timeoutMs} ms: ${(lastError as Error)?.message}`);
+  throw new Error(
+    `no answer from ${brokers.join(',')} within ${timeoutMs} ms: ${(lastError as Error)?.message}`,
+  );
 }
 
 /** Starts (or reuses) a local single-node Kafka in `dataDir` and waits until it answers. */
@@ -277,17 +314,35 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   ];
   options.onProgress?.(`formatting KRaft storage in ${dataDir}`);
   try {
-    await execFileAsync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${configFile}`, '--ignore-formatted'], {
-      maxBuffer: 4 * 1024 * 1024,
-    });
+    await execFileAsync(
+      'java',
+      [
+        ...jvm,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId}`,
+        `--config=${configFile}`,
+        '--ignore-formatted',
+      ],
+      {
+        maxBuffer: 4 * 1024 * 1024,
+      },
+    );
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new EngineError('LOCAL_KAFKA_FAILED', `StorageTool format failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
+    throw new EngineError(
+      'LOCAL_KAFKA_FAILED',
+      `StorageTool format failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+      { cause: err },
+    );
   }
 
   const out = openSync(join(dataDir, 'stdout.log'), 'a');
   const started = Date.now();
-  const child = spawn('java', [...jvm, 'kafka.Kafka', configFile], { stdio: ['ignore', out, out], detached: false });
+  const child = spawn('java', [...jvm, 'kafka.Kafka', configFile], {
+    stdio: ['ignore', out, out],
+    detached: false,
+  });
   closeSync(out);
   const pid = child.pid;
   if (!pid) throw new EngineError('LOCAL_KAFKA_FAILED', 'could not spawn java');
@@ -299,9 +354,13 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     await waitForBroker(brokers, options.startTimeoutMs ?? 120000, child);
   } catch (err) {
     await stopProcess(pid, 2000);
-    throw new EngineError('LOCAL_KAFKA_FAILED', `local Kafka did not start: ${(err as Error).message}\n--- ${dataDir}/server.log ---\n${logTail(dataDir)}`, {
-      cause: err,
-    });
+    throw new EngineError(
+      'LOCAL_KAFKA_FAILED',
+      `local Kafka did not start: ${(err as Error).message}\n--- ${dataDir}/server.log ---\n${logTail(dataDir)}`,
+      {
+        cause: err,
+      },
+    );
   }
   const startMs = Date.now() - started;
   options.onProgress?.(`local Kafka ready on ${brokers[0]} in ${startMs} ms (pid ${pid})`);

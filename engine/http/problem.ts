@@ -23,6 +23,20 @@ export class HttpProblem extends Error {
   }
 }
 
+/** 422 for a body that parsed but is not valid, naming each offending field. */
+export function validationProblem(
+  errors: FieldProblem[],
+  title = 'The request body is not valid',
+): HttpProblem {
+  return new HttpProblem(
+    422,
+    'validation-failed',
+    title,
+    errors.map((e) => `${e.field} ${e.message}`).join('; '),
+    errors,
+  );
+}
+
 export function sendProblem(
   reply: FastifyReply,
   problem: HttpProblem,

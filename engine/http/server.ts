@@ -9,7 +9,7 @@ import Fastify, {
 import { isEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { type FieldProblem, HttpProblem, sendProblem } from './problem';
+import { type FieldProblem, HttpProblem, sendProblem, validationProblem } from './problem';
 
 export type ReadinessCheck = () => Promise<Record<string, unknown> | void>;
 
@@ -84,20 +84,18 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     const instance = request.url.split('?')[0];
     if (error instanceof HttpProblem) return sendProblem(reply, error, instance);
     if (error.validation) {
-      const inBody = error.validationContext === 'body';
-      return sendProblem(
-        reply,
-        new HttpProblem(
-          inBody ? 422 : 400,
-          'validation-failed',
-          inBody ? 'The request body is not valid' : 'The request parameters are not valid',
-          error.validation
-            .map((e) => `${fieldOf(e as ErrorObject)} ${describe(e as ErrorObject)}`)
-            .join('; '),
-          fieldProblems(error.validation as ErrorObject[]),
-        ),
-        instance,
-      );
+      const errors = fieldProblems(error.validation as ErrorObject[]);
+      const problem =
+        error.validationContext === 'body'
+          ? validationProblem(errors)
+          : new HttpProblem(
+              400,
+              'validation-failed',
+              'The request parameters are not valid',
+              errors.map((e) => `${e.field} ${e.message}`).join('; '),
+              errors,
+            );
+      return sendProblem(reply, problem, instance);
     }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -1,4 +1,4 @@
-import { HttpProblem } from '../../../engine/http/problem';
+import { validationProblem } from '../../../engine/http/problem';
 
 /**
  * JSON schema of POST /api/v1/vitals. Ranges are what a bedside device can plausibly report;
@@ -59,22 +59,12 @@ export function vitalsRequestToEvent(body: VitalsRequest, id: string, receivedAt
   const observedAt = Date.parse(body.observedAt);
   if (!Number.isFinite(observedAt)) {
     // RFC 3339 allows forms (a leap second, :60) that JavaScript dates cannot represent.
-    throw new HttpProblem(
-      422,
-      'validation-failed',
-      'The request body is not valid',
-      'observedAt is not a representable time',
-      [{ field: 'observedAt', message: 'must be a representable date-time' }],
-    );
+    throw validationProblem([
+      { field: 'observedAt', message: 'must be a representable date-time' },
+    ]);
   }
   if (observedAt > receivedAt + MAX_CLOCK_SKEW_MS) {
-    throw new HttpProblem(
-      422,
-      'validation-failed',
-      'The request body is not valid',
-      'observedAt is in the future',
-      [{ field: 'observedAt', message: 'must not be in the future' }],
-    );
+    throw validationProblem([{ field: 'observedAt', message: 'must not be in the future' }]);
   }
   return {
     id,

@@ -14,6 +14,12 @@ import {
 } from './producer';
 import type { TopicNames } from './topics';
 
+/** A consumed message and the encoded records its handling produced. */
+interface Handled {
+  message: KafkaMessage;
+  outputs: RawOutgoingRecord[];
+}
+
 /** A consumed record with its value decoded by the reader schema of its topic. */
 export interface IncomingRecord<T = Record<string, unknown>> {
   readonly topic: string;
@@ -144,15 +150,14 @@ export class RecordConsumer {
     let next = 0;
     let attempt = 0;
     while (next < messages.length && isRunning() && !isStale()) {
-      const outputs: RawOutgoingRecord[] = [];
-      let end = next;
+      const handled: Handled[] = [];
       let waitFor: EngineError | undefined;
-      for (; end < messages.length; end++) {
-        const message = messages[end] as KafkaMessage;
+      for (let i = next; i < messages.length; i++) {
+        const message = messages[i] as KafkaMessage;
         try {
           const record = this.decode(batch.topic, batch.partition, message);
           const produced = await this.options.handle(record);
-          for (const out of produced) outputs.push(producer.encode(out));
+          handled.push({ message, outputs: produced.map((out) => producer.encode(out)) });
         } catch (err) {
           const error = toEngineError(err, 'PROCESSING_FAILED');
           const limit = this.options.maxRetriableAttempts ?? 0;
@@ -160,34 +165,18 @@ export class RecordConsumer {
             waitFor = error;
             break;
           }
-          outputs.push(
-            producer.encode(
-              deadLetterFor(
-                { topic: logicalTopic, partition: batch.partition, message },
-                error,
-                component,
-                attempt + 1,
-              ),
-            ),
-          );
-          metrics.deadLetters.inc({ component, code: error.code });
-          this.log.warn(
-            {
-              code: error.code,
-              topic: logicalTopic,
-              partition: batch.partition,
-              offset: message.offset,
-            },
-            `dead-lettered: ${error.message}`,
-          );
+          handled.push({
+            message,
+            outputs: [this.deadLetter(logicalTopic, batch.partition, message, error, attempt + 1)],
+          });
         }
         metrics.recordsIn.inc({ topic: logicalTopic, component });
       }
 
-      if (end > next) {
+      if (handled.length > 0) {
         try {
-          await producer.sendRaw(outputs, component);
-          const last = (messages[end - 1] as KafkaMessage).offset;
+          await this.publish(logicalTopic, batch.partition, handled);
+          const last = handled[handled.length - 1]!.message.offset;
           resolveOffset(last);
           await this.consumer.commitOffsets([
             {
@@ -196,7 +185,7 @@ export class RecordConsumer {
               offset: (BigInt(last) + 1n).toString(),
             },
           ]);
-          next = end;
+          next += handled.length;
         } catch (err) {
           waitFor = kafkaError(err, 'publishing outputs / committing');
         }
@@ -218,6 +207,57 @@ export class RecordConsumer {
     metrics.processingSeconds.observe(
       { component },
       Number(process.hrtime.bigint() - started) / 1e9,
+    );
+  }
+
+  /**
+   * Publishes the outputs of a handled run of records in one acknowledged request. If Kafka
+   * refuses them for good (a record too large, say), each record's outputs are tried alone and
+   * a refused record is dead-lettered, so one bad output cannot stall the partition forever.
+   */
+  private async publish(
+    topic: string,
+    partition: number,
+    handled: readonly Handled[],
+  ): Promise<void> {
+    const { producer } = this.deps;
+    const { component } = this.options;
+    try {
+      await producer.sendRaw(
+        handled.flatMap((h) => h.outputs),
+        component,
+      );
+      return;
+    } catch (err) {
+      const error = kafkaError(err, 'publishing outputs');
+      if (error.retriable || handled.length === 0) throw error;
+    }
+    for (const h of handled) {
+      try {
+        await producer.sendRaw(h.outputs, component);
+      } catch (err) {
+        const error = kafkaError(err, 'publishing outputs');
+        if (error.retriable) throw error;
+        await producer.sendRaw([this.deadLetter(topic, partition, h.message, error, 1)], component);
+      }
+    }
+  }
+
+  private deadLetter(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    error: EngineError,
+    attempts: number,
+  ): RawOutgoingRecord {
+    const { component } = this.options;
+    this.deps.metrics.deadLetters.inc({ component, code: error.code });
+    this.log.warn(
+      { code: error.code, topic, partition, offset: message.offset },
+      `dead-lettered: ${error.message}`,
+    );
+    return this.deps.producer.encode(
+      deadLetterFor({ topic, partition, message }, error, component, attempts),
     );
   }
 

@@ -82,7 +82,7 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
   });
 
   it('waits on a retriable failure without skipping, and dead-letters an output Kafka refuses', async () => {
-    const ids: Record<string, string> = {
+    const ids: { first: string; flaky: string; huge: string; last: string } = {
       first: randomUUID(),
       flaky: randomUUID(),
       huge: randomUUID(),

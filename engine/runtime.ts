@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Admin, Kafka } from 'kafkajs';
 import { AvroSerde } from './avro/serde';
-import { FileBlobStore } from './blob-store';
+import { type BlobStore, FileBlobStore } from './blob-store';
 import type { EngineConfig } from './config/types';
 import type { AnyComponent, ComponentContext, Role, RunningComponent } from './contracts';
 import { EngineError } from './errors';
@@ -39,6 +39,7 @@ export interface RunningEngine {
   readonly producer: RecordProducer;
   readonly serde: AvroSerde;
   readonly kafka: Kafka;
+  readonly blobs: BlobStore;
   stop(): Promise<void>;
 }
 
@@ -190,6 +191,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       producer,
       serde,
       kafka,
+      blobs,
       stop: () => (stopping ??= closeAll()),
     };
   } catch (err) {

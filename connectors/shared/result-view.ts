@@ -19,7 +19,8 @@ export function resultView(stored: StoredResult): Record<string, unknown> {
     completedAt: stored.completedAt,
   };
   const p = stored.payload;
-  if (p) {
+  if (p && stored.kind === 'imaging') Object.assign(view, imagingView(stored.id, p));
+  else if (p) {
     view.observedAt = toIso(p.observedAt);
     view.computedAt = toIso(p.computedAt);
     view.score = p.score;
@@ -37,6 +38,51 @@ export function resultView(stored: StoredResult): Record<string, unknown> {
       : {}),
   };
   return view;
+}
+
+interface ImagingPayload {
+  labels: string[];
+  probabilities: number[];
+  label: string;
+  labelProbability: number;
+  multiLabel: boolean;
+  runtime: { kind: string; backend: string; device: string };
+  heatmap: {
+    classIndex: number;
+    label: string;
+    peakX: number;
+    peakY: number;
+    colormap: string;
+    method: string;
+  } | null;
+  input: { contentType: string; width: number; height: number };
+  timingsMs: Record<string, number>;
+  batchSize: number;
+  syntheticModel: boolean;
+  disclaimer: string | null;
+  computedAt: number;
+}
+
+/** Imaging result fields: probabilities by label, the top finding, heatmap and image links. */
+function imagingView(id: string, payload: Record<string, unknown>): Record<string, unknown> {
+  const p = payload as unknown as ImagingPayload;
+  const base = `/api/v1/results/${encodeURIComponent(id)}`;
+  return {
+    computedAt: toIso(p.computedAt),
+    label: p.label,
+    labelProbability: p.labelProbability,
+    multiLabel: p.multiLabel,
+    probabilities: Object.fromEntries(p.labels.map((l, i) => [l, p.probabilities[i]])),
+    heatmap: p.heatmap
+      ? { ...p.heatmap, overlay: `${base}/heatmap.png`, map: `${base}/heatmap-map.png` }
+      : null,
+    input: { ...p.input, image: `${base}/input.png` },
+    runtime: p.runtime,
+    timingsMs: p.timingsMs,
+    batchSize: p.batchSize,
+    syntheticModel: p.syntheticModel,
+    disclaimer: p.disclaimer,
+  };
 }
 
 /**

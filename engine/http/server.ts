@@ -98,6 +98,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       return sendProblem(reply, problem, instance);
     }
     switch (error.code) {
+      case 'FST_REQ_FILE_TOO_LARGE':
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendProblem(
           reply,

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroSerde } from '../avro/serde';
-import { type EngineError, toEngineError } from '../errors';
+import { EngineError, toEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { backoffDelay, sleep } from '../time';
@@ -43,12 +43,26 @@ export interface IncomingRecord<T = Record<string, unknown>> {
  */
 export type RecordHandler = (record: IncomingRecord) => Promise<readonly OutgoingRecord[]>;
 
+/**
+ * The batch form, for processors that batch work across records (dynamic batching of model
+ * inference): receives the decodable records of a consumed batch in order and returns one
+ * outcome per record, in the same order — its outputs, or the EngineError it failed with
+ * (same retriable / dead-letter rules as RecordHandler; a retriable error stops the run there).
+ */
+export type BatchRecordHandler = (
+  records: readonly IncomingRecord[],
+) => Promise<ReadonlyArray<readonly OutgoingRecord[] | EngineError>>;
+
 export interface RecordConsumerOptions {
   component: string;
   groupId: string;
   /** logical topic → Avro reader record name */
   topics: Record<string, string>;
-  handle: RecordHandler;
+  /** Exactly one of handle / handleBatch. */
+  handle?: RecordHandler;
+  handleBatch?: BatchRecordHandler;
+  /** Largest run of records given to handleBatch at once (default 64). */
+  maxBatchRecords?: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   partitionsConsumedConcurrently?: number;
@@ -137,7 +151,7 @@ export class RecordConsumer {
     isStale,
   }: EachBatchPayload): Promise<void> {
     const { component, groupId } = this.options;
-    const { metrics, producer } = this.deps;
+    const { metrics } = this.deps;
     const logicalTopic = this.deps.topics.logical(batch.topic);
     const started = process.hrtime.bigint();
     const messages = batch.messages;
@@ -150,28 +164,13 @@ export class RecordConsumer {
     let next = 0;
     let attempt = 0;
     while (next < messages.length && isRunning() && !isStale()) {
-      const handled: Handled[] = [];
-      let waitFor: EngineError | undefined;
-      for (let i = next; i < messages.length; i++) {
-        const message = messages[i] as KafkaMessage;
-        try {
-          const record = this.decode(batch.topic, batch.partition, message);
-          const produced = await this.options.handle(record);
-          handled.push({ message, outputs: produced.map((out) => producer.encode(out)) });
-        } catch (err) {
-          const error = toEngineError(err, 'PROCESSING_FAILED');
-          const limit = this.options.maxRetriableAttempts ?? 0;
-          if (error.retriable && (limit === 0 || attempt + 1 < limit)) {
-            waitFor = error;
-            break;
-          }
-          handled.push({
-            message,
-            outputs: [this.deadLetter(logicalTopic, batch.partition, message, error, attempt + 1)],
-          });
-        }
-        metrics.recordsIn.inc({ topic: logicalTopic, component });
-      }
+      const { handled, retriable } = await this.handleRun(
+        logicalTopic,
+        batch.partition,
+        messages.slice(next),
+        attempt,
+      );
+      let waitFor: EngineError | undefined = retriable;
 
       if (handled.length > 0) {
         try {
@@ -208,6 +207,85 @@ export class RecordConsumer {
       { component },
       Number(process.hrtime.bigint() - started) / 1e9,
     );
+  }
+
+  /**
+   * Handles messages in order until one fails retriably (returned, not thrown): decode, then
+   * the record or batch handler; a non-retriable failure becomes that message's dead letter.
+   */
+  private async handleRun(
+    topic: string,
+    partition: number,
+    messages: readonly KafkaMessage[],
+    attempt: number,
+  ): Promise<{ handled: Handled[]; retriable?: EngineError }> {
+    const { component } = this.options;
+    const { metrics, producer } = this.deps;
+    const limit = this.options.maxRetriableAttempts ?? 0;
+    const handled: Handled[] = [];
+    const outcome = (
+      message: KafkaMessage,
+      result: readonly OutgoingRecord[] | EngineError,
+    ): boolean => {
+      if (result instanceof Error) {
+        if (result.retriable && (limit === 0 || attempt + 1 < limit)) return false;
+        handled.push({
+          message,
+          outputs: [this.deadLetter(topic, partition, message, result, attempt + 1)],
+        });
+      } else {
+        handled.push({ message, outputs: result.map((out) => producer.encode(out)) });
+      }
+      metrics.recordsIn.inc({ topic, component });
+      return true;
+    };
+    const decoded: Array<IncomingRecord | EngineError> = messages.map((message) => {
+      try {
+        return this.decode(topic, partition, message);
+      } catch (err) {
+        return toEngineError(err, 'DECODE_FAILED');
+      }
+    });
+
+    if (this.options.handleBatch) {
+      const run = decoded.slice(0, this.options.maxBatchRecords ?? 64);
+      const records = run.filter((r): r is IncomingRecord => !(r instanceof Error));
+      let results: ReadonlyArray<readonly OutgoingRecord[] | EngineError>;
+      try {
+        results = records.length > 0 ? await this.options.handleBatch(records) : [];
+      } catch (err) {
+        const error = toEngineError(err, 'PROCESSING_FAILED');
+        results = records.map(() => error);
+      }
+      let r = 0;
+      for (let i = 0; i < run.length; i++) {
+        const item = run[i] as IncomingRecord | EngineError;
+        const result =
+          item instanceof Error
+            ? item
+            : (results[r++] ?? new EngineError('PROCESSING_FAILED', 'no outcome returned'));
+        if (!outcome(messages[i] as KafkaMessage, result))
+          return { handled, retriable: result as EngineError };
+      }
+      return { handled };
+    }
+
+    for (let i = 0; i < decoded.length; i++) {
+      const item = decoded[i] as IncomingRecord | EngineError;
+      let result: readonly OutgoingRecord[] | EngineError;
+      if (item instanceof Error) {
+        result = item;
+      } else {
+        try {
+          result = await this.options.handle!(item);
+        } catch (err) {
+          result = toEngineError(err, 'PROCESSING_FAILED');
+        }
+      }
+      if (!outcome(messages[i] as KafkaMessage, result))
+        return { handled, retriable: result as EngineError };
+    }
+    return { handled };
   }
 
   /**

@@ -23,13 +23,17 @@ export function loadTopicTable(): TopicSpec[] {
 /** Full names of the Avro value records (schemas/*.avsc). */
 export const RECORDS = {
   vitalSignsSubmitted: 'io.medstream.ingest.v1.VitalSignsSubmitted',
+  imageSubmitted: 'io.medstream.ingest.v1.ImageSubmitted',
   riskResult: 'io.medstream.results.v1.RiskResult',
+  imagingResult: 'io.medstream.results.v1.ImagingResult',
   deadLetter: 'io.medstream.dlq.v1.DeadLetter',
 } as const;
 
 export const TOPICS = {
   ingestVitals: 'medstream.ingest.vitals.v1',
+  ingestImage: 'medstream.ingest.image.v1',
   resultsRisk: 'medstream.results.risk.v1',
+  resultsImaging: 'medstream.results.imaging.v1',
   dlq: 'medstream.dlq.v1',
 } as const;
 

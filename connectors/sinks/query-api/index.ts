@@ -1,6 +1,29 @@
-import type { Component } from '../../../engine/contracts';
+import type { Component, ComponentContext } from '../../../engine/contracts';
 import { HttpProblem } from '../../../engine/http/problem';
 import { resultView } from '../../shared/result-view';
+
+/** The PNG a result refers to (`payload[section][key]` is a blob URI); 404 when there is none. */
+export async function resultImage(
+  ctx: ComponentContext,
+  id: string,
+  section: string,
+  key: string,
+): Promise<Buffer> {
+  const row = await ctx.store.get(id);
+  if (!row) throw new HttpProblem(404, 'not-found', 'No such result', `no result with id ${id}`);
+  const uri = (row.payload?.[section] as Record<string, unknown> | null | undefined)?.[key];
+  if (typeof uri !== 'string') {
+    throw new HttpProblem(
+      404,
+      'not-found',
+      'No such image',
+      row.status === 'done'
+        ? `result ${id} has no ${section} image`
+        : `result ${id} is ${row.status}`,
+    );
+  }
+  return ctx.blobs.get(uri);
+}
 
 interface QueryApiConfig {
   maxPageSize: number;
@@ -39,6 +62,25 @@ export const queryApi: Component<QueryApiConfig> = {
         );
       return resultView(row);
     });
+
+    // Images of a result: the heatmap overlay, the raw normalised map, the input as displayed.
+    const images = {
+      'heatmap.png': ['heatmap', 'overlayUri'],
+      'heatmap-map.png': ['heatmap', 'mapUri'],
+      'input.png': ['input', 'displayUri'],
+    } as const;
+    for (const [file, [section, key]] of Object.entries(images)) {
+      ctx.http.get<{ Params: { id: string } }>(
+        `/api/v1/results/:id/${file}`,
+        async (request, reply) => {
+          const png = await resultImage(ctx, request.params.id, section, key);
+          return reply
+            .type('image/png')
+            .header('cache-control', 'private, max-age=31536000, immutable')
+            .send(png);
+        },
+      );
+    }
 
     ctx.http.get<{ Params: { id: string }; Querystring: { limit: number; offset: number } }>(
       '/api/v1/patients/:id/results',

@@ -9,6 +9,7 @@ interface ResultStoreSinkConfig {
 /** Which result kind a dead-lettered ingest record would have produced. */
 const KIND_BY_INGEST_TOPIC: Record<string, string> = {
   [TOPICS.ingestVitals]: 'news2',
+  [TOPICS.ingestImage]: 'imaging',
 };
 
 /**
@@ -30,7 +31,11 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
   },
   create(config, ctx) {
     const consumer = ctx.createConsumer({
-      topics: { [TOPICS.resultsRisk]: RECORDS.riskResult, [TOPICS.dlq]: RECORDS.deadLetter },
+      topics: {
+        [TOPICS.resultsRisk]: RECORDS.riskResult,
+        [TOPICS.resultsImaging]: RECORDS.imagingResult,
+        [TOPICS.dlq]: RECORDS.deadLetter,
+      },
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       handle: async (record) => {
         if (record.topic === TOPICS.dlq) {
@@ -49,13 +54,15 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
         const result = record.value as {
           resultId: string;
           kind: string;
-          patientId: string;
+          patientId: string | null;
+          subject?: string;
           model: string;
         };
         await ctx.store.upsertDone({
           id: result.resultId,
           kind: result.kind,
           patientId: result.patientId,
+          subject: result.subject ?? null,
           model: result.model,
           payload: record.value,
         });

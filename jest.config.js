@@ -1,6 +1,6 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/tests/helpers/node-environment.js',
   // Type checking is `npm run build` / tsc's job; tests are transpiled file by file (fast).
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testMatch: ['<rootDir>/tests/**/*.test.ts'],

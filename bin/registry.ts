@@ -6,15 +6,21 @@
  */
 import { resultStoreSink } from '../connectors/sinks/result-store';
 import { queryApi } from '../connectors/sinks/query-api';
+import { httpImageSource } from '../connectors/sources/http-image';
 import { httpVitalsSource } from '../connectors/sources/http-vitals';
+import { seedCovid19Api } from '../connectors/sources/seed-covid19';
 import type { AnyComponent } from '../engine/contracts';
 import type { ConfigSchema } from '../engine/config/json-schema';
 import { icuRiskProcessor } from '../processors/icu-risk';
+import { imagingProcessor } from '../processors/imaging';
 
 export const COMPONENTS: readonly AnyComponent[] = [
   resultStoreSink,
   icuRiskProcessor,
+  imagingProcessor,
   httpVitalsSource,
+  httpImageSource,
+  seedCovid19Api,
   queryApi,
 ];
 

@@ -112,6 +112,8 @@ export interface Preprocessed {
   display: Uint8Array;
   width: number;
   height: number;
+  /** Where the image sits in the model input, as fractions (letterbox padding excluded). */
+  contentBox: { left: number; top: number; width: number; height: number };
 }
 
 /** decode output → model input per manifest (window, resize, normalise, channels). */
@@ -119,6 +121,7 @@ export function preprocess(image: GrayImage, manifest: ModelManifest): Preproces
   const windowed = applyWindow(image, manifest.preprocessing.window);
   const { height: H, width: W, channels: C } = manifest.input;
   let resized: Float32Array;
+  let contentBox = { left: 0, top: 0, width: 1, height: 1 };
   if (manifest.preprocessing.resize === 'letterbox') {
     const scale = Math.min(W / image.width, H / image.height);
     const w = Math.max(1, Math.round(image.width * scale));
@@ -128,6 +131,7 @@ export function preprocess(image: GrayImage, manifest: ModelManifest): Preproces
     const ox = Math.floor((W - w) / 2);
     const oy = Math.floor((H - h) / 2);
     for (let y = 0; y < h; y++) resized.set(inner.subarray(y * w, (y + 1) * w), (y + oy) * W + ox);
+    contentBox = { left: ox / W, top: oy / H, width: w / W, height: h / H };
   } else {
     resized = resizeArea(windowed, image.width, image.height, W, H);
   }
@@ -139,5 +143,5 @@ export function preprocess(image: GrayImage, manifest: ModelManifest): Preproces
   }
   const display = new Uint8Array(windowed.length);
   for (let i = 0; i < windowed.length; i++) display[i] = Math.round((windowed[i] as number) * 255);
-  return { tensor, display, width: image.width, height: image.height };
+  return { tensor, display, width: image.width, height: image.height, contentBox };
 }

@@ -1,0 +1,349 @@
+import sharp from 'sharp';
+import { Histogram } from 'prom-client';
+import type { Component } from '../../engine/contracts';
+import { EngineError, isEngineError, toEngineError } from '../../engine/errors';
+import type { IncomingRecord } from '../../engine/kafka/record-consumer';
+import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { projectRoot } from '../../engine/paths';
+import { DynamicBatcher } from '../shared/dynamic-batcher';
+import { ImageRejected, decodeGray } from '../shared/image-decode';
+import { preprocess } from '../shared/preprocess';
+import type { ClassifierOutput } from '../shared/runtime/classifier';
+import { renderHeatmap } from '../shared/runtime/heatmap';
+import { type LoadedModel, ModelRepository } from '../shared/runtime/model-repository';
+import { isAbsolute, join } from 'node:path';
+
+interface ImagingConfig {
+  modelsDir: string;
+  defaultModel: string;
+  pins: Record<string, string>;
+  runtime: 'auto' | 'onnx' | 'tfjs';
+  tfjsBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  reloadIntervalMs: number;
+  partitionsConsumedConcurrently: number;
+  maxBatchRecords: number;
+  maxSide: number;
+  maxPixels: number;
+}
+
+/** The decoded ImageSubmitted record (schemas/image-submitted.v1.avsc). */
+export interface ImageSubmitted {
+  id: string;
+  receivedAt: number;
+  contentType: string;
+  blob: { uri: string; sha256: string; size: number };
+  width: number;
+  height: number;
+  patientId: string | null;
+  studyRef: string | null;
+  model: string | null;
+  gradcam: boolean;
+  classIndex: number | null;
+  colormap: 'jet' | 'inferno' | 'gray';
+  opacity: number;
+  source: string;
+}
+
+interface InferenceItem {
+  tensor: Float32Array;
+  classIndex: number | undefined;
+  gradcam: boolean;
+}
+
+const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
+
+/**
+ * processors/imaging — classification + Grad-CAM for every ImageSubmitted.
+ *  1. per record: blob → decode (PNG/JPEG, 8/16-bit, RGB→gray) → preprocess per the model's
+ *     manifest (window, resize, normalise);
+ *  2. dynamic batching per model: items from all records in flight (any partition) are run
+ *     together up to the manifest's maxBatchSize / maxQueueDelayMs;
+ *  3. heatmap overlay + raw map + display image → blob store; ImagingResult → Kafka.
+ * A corrupt image or unknown model dead-letters that record only; a model failure on one item
+ * fails that item only (the batcher re-runs the others alone).
+ */
+export const imagingProcessor: Component<ImagingConfig> = {
+  name: 'imaging',
+  role: 'process',
+  description: 'Image classification with exact Grad-CAM heatmaps, dynamically batched',
+  configSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      modelsDir: {
+        type: 'string',
+        default: 'models',
+        description: 'Model repository root (relative: to the medstream install).',
+      },
+      defaultModel: {
+        type: 'string',
+        default: 'cxr-demo',
+        description: 'Model used when a submission names none.',
+      },
+      pins: {
+        type: 'object',
+        additionalProperties: { type: 'string' },
+        default: {},
+        description: 'name → version to serve instead of the newest (e.g. {"cxr-demo": "1.0.0"}).',
+      },
+      runtime: {
+        type: 'string',
+        enum: ['auto', 'onnx', 'tfjs'],
+        default: 'auto',
+        description: 'auto: ONNX where the model has an ONNX artifact.',
+      },
+      tfjsBackend: { type: 'string', enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+      reloadIntervalMs: {
+        type: 'integer',
+        minimum: 100,
+        default: 2000,
+        description: 'How often the repository looks for new model versions.',
+      },
+      partitionsConsumedConcurrently: { type: 'integer', minimum: 1, default: 4 },
+      maxBatchRecords: {
+        type: 'integer',
+        minimum: 1,
+        default: 64,
+        description: 'Records handed to the processor at once.',
+      },
+      maxSide: { type: 'integer', minimum: 32, default: 8192 },
+      maxPixels: { type: 'integer', minimum: 1024, default: 67108864 },
+    },
+  },
+  create(config, ctx) {
+    const root = isAbsolute(config.modelsDir)
+      ? config.modelsDir
+      : join(projectRoot(), config.modelsDir);
+    const repository = new ModelRepository({
+      root,
+      pins: config.pins,
+      runtime: config.runtime,
+      tfjsBackend: config.tfjsBackend,
+      pollIntervalMs: config.reloadIntervalMs,
+      logger: ctx.logger,
+    });
+    const inferenceSeconds = new Histogram({
+      name: 'medstream_inference_seconds',
+      help: 'Model run time per batch (classification + Grad-CAM), by model and runtime',
+      labelNames: ['model', 'runtime', 'backend', 'device'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [ctx.metrics.registry],
+    });
+    const inferenceBatch = new Histogram({
+      name: 'medstream_inference_batch_size',
+      help: 'Images per model run (dynamic batching), by model',
+      labelNames: ['model'],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [ctx.metrics.registry],
+    });
+    ctx.addReadinessCheck('models', async () => {
+      const status = repository.status();
+      const main = status.find((m) => m.name === config.defaultModel);
+      if (!main || main.state !== 'ready') {
+        throw new Error(
+          `default model ${config.defaultModel} is ${main?.state ?? 'missing'}${main?.error ? `: ${main.error}` : ''}`,
+        );
+      }
+      return { models: status };
+    });
+
+    const batchers = new Map<string, DynamicBatcher<InferenceItem, ClassifierOutput>>();
+    const batcherFor = (model: LoadedModel) => {
+      let batcher = batchers.get(model.ref);
+      if (!batcher) {
+        const labels = {
+          model: model.ref,
+          runtime: model.runtime.kind,
+          backend: model.runtime.backend,
+          device: model.runtime.device,
+        };
+        batcher = new DynamicBatcher<InferenceItem, ClassifierOutput>(
+          async (items) => {
+            const end = inferenceSeconds.startTimer(labels);
+            inferenceBatch.observe({ model: model.ref }, items.length);
+            try {
+              return await model.runtime.classify(
+                items.map((i) => i.tensor),
+                {
+                  gradcam: items.some((i) => i.gradcam),
+                  classIndex: items.map((i) => i.classIndex),
+                },
+              );
+            } finally {
+              end();
+            }
+          },
+          () => model.manifest.batching,
+        );
+        batchers.set(model.ref, batcher);
+      }
+      return batcher;
+    };
+
+    const modelFor = async (requested: string | null): Promise<LoadedModel> => {
+      const [name, version] = (requested ?? config.defaultModel).split('@') as [
+        string,
+        string | undefined,
+      ];
+      try {
+        return await repository.get(name, version);
+      } catch (err) {
+        const error = toEngineError(err, 'VALIDATION_FAILED');
+        throw isEngineError(err) ? err : error;
+      }
+    };
+
+    const processOne = async (record: IncomingRecord): Promise<ImagingOutput> => {
+      const job = record.value as unknown as ImageSubmitted;
+      const started = process.hrtime.bigint();
+      const model = await modelFor(job.model);
+      const bytes = await ctx.blobs.get(job.blob.uri);
+      let t = process.hrtime.bigint();
+      const image = await decodeGray(bytes, {
+        minSide: 1,
+        maxSide: config.maxSide,
+        maxPixels: config.maxPixels,
+      });
+      const decodeMs = ms(t);
+      t = process.hrtime.bigint();
+      const pre = preprocess(image, model.manifest);
+      const preprocessMs = ms(t);
+      t = process.hrtime.bigint();
+      const { output, batchSize, queuedMs } = await batcherFor(model).submit({
+        tensor: pre.tensor,
+        classIndex: job.classIndex ?? undefined,
+        gradcam: job.gradcam,
+      });
+      const inferenceMs = ms(t) - queuedMs;
+      const { manifest } = model;
+      if (job.classIndex !== null && job.classIndex >= manifest.labels.length) {
+        throw new EngineError(
+          'VALIDATION_FAILED',
+          `classIndex ${job.classIndex} is out of range for ${model.ref} (${manifest.labels.length} labels)`,
+        );
+      }
+      t = process.hrtime.bigint();
+      const probabilities = Array.from(output.probabilities);
+      let top = 0;
+      probabilities.forEach((p, i) => (p > (probabilities[top] as number) ? (top = i) : undefined));
+      const displayPng = await sharp(Buffer.from(pre.display), {
+        raw: { width: pre.width, height: pre.height, channels: 1 },
+      })
+        .png()
+        .toBuffer();
+      const display = await ctx.blobs.put(displayPng);
+      let heatmap = null;
+      if (job.gradcam && output.cam) {
+        const rendered = await renderHeatmap({
+          cam: output.cam,
+          base: { gray: pre.display, width: pre.width, height: pre.height },
+          colormap: job.colormap,
+          opacity: job.opacity,
+          contentBox: pre.contentBox,
+        });
+        const [overlay, map] = await Promise.all([
+          ctx.blobs.put(rendered.overlayPng),
+          ctx.blobs.put(rendered.mapPng),
+        ]);
+        heatmap = {
+          overlayUri: overlay.uri,
+          mapUri: map.uri,
+          classIndex: output.cam.classIndex,
+          label: manifest.labels[output.cam.classIndex] ?? String(output.cam.classIndex),
+          peakX: Math.round(rendered.peak.x),
+          peakY: Math.round(rendered.peak.y),
+          colormap: job.colormap,
+          method: 'grad-cam',
+        };
+      }
+      const renderMs = ms(t);
+      return {
+        topic: TOPICS.resultsImaging,
+        key: job.studyRef ?? job.id,
+        schema: RECORDS.imagingResult,
+        headers: {
+          'correlation-id': record.headers['correlation-id'] ?? job.id,
+          ...(record.headers.traceparent ? { traceparent: record.headers.traceparent } : {}),
+        },
+        value: {
+          resultId: job.id,
+          kind: 'imaging',
+          subject: job.studyRef ?? job.id,
+          patientId: job.patientId,
+          model: model.ref,
+          runtime: {
+            kind: model.runtime.kind,
+            backend: model.runtime.backend,
+            device: model.runtime.device,
+          },
+          multiLabel: manifest.multiLabel,
+          labels: manifest.labels,
+          probabilities,
+          label: manifest.labels[top] as string,
+          labelProbability: probabilities[top] as number,
+          heatmap,
+          input: {
+            uri: job.blob.uri,
+            displayUri: display.uri,
+            contentType: job.contentType,
+            width: pre.width,
+            height: pre.height,
+          },
+          timingsMs: {
+            decode: decodeMs,
+            preprocess: preprocessMs,
+            queue: queuedMs,
+            inference: inferenceMs,
+            render: renderMs,
+            total: ms(started),
+          },
+          batchSize,
+          syntheticModel: manifest.syntheticTrainingData,
+          disclaimer: manifest.disclaimer ?? null,
+          submittedAt: job.receivedAt,
+          computedAt: Date.now(),
+        },
+      };
+    };
+
+    const consumer = ctx.createConsumer({
+      topics: { [TOPICS.ingestImage]: RECORDS.imageSubmitted },
+      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      maxBatchRecords: config.maxBatchRecords,
+      handleBatch: (records) =>
+        Promise.all(
+          records.map(async (record) => {
+            try {
+              return [await processOne(record)];
+            } catch (err) {
+              if (err instanceof ImageRejected) return err;
+              return toEngineError(err, 'PROCESSING_FAILED');
+            }
+          }),
+        ),
+    });
+    return {
+      start: async () => {
+        await repository.start();
+        // Load the default model before consuming so the first images do not wait for it; a
+        // failure is reported by /readyz and retried when its files change.
+        await repository
+          .preload([config.defaultModel])
+          .catch((err: unknown) => ctx.logger.error({ err }, 'default model did not load'));
+        await consumer.start();
+      },
+      stop: async () => {
+        await consumer.stop();
+        await repository.close();
+      },
+    };
+  },
+};
+
+type ImagingOutput = {
+  topic: string;
+  key: string;
+  schema: string;
+  headers: Record<string, string>;
+  value: Record<string, unknown>;
+};

@@ -1,0 +1,178 @@
+import { EngineError } from '../../../engine/errors';
+import type { ModelManifest } from '../model-manifest';
+
+/**
+ * One loaded model version, ready to classify preprocessed images.
+ *
+ * Lifecycle: `loadClassifier` (reads artifacts, builds sessions/graphs) → any number of
+ * `classify` calls, concurrently allowed → `dispose` once (no call may be in flight; the model
+ * repository guarantees that for the runtimes it hands out).
+ *
+ * Failure: a batch either resolves with one output per input, in order, or rejects with an
+ * EngineError `PROCESSING_FAILED` naming the model and the cause. Isolating the bad item of a
+ * failed batch (re-running items one by one) is the caller's job (see DynamicBatcher).
+ */
+export interface ClassifierRuntime {
+  readonly kind: 'onnx' | 'tfjs';
+  /** What executes the model: 'cpu' | 'wasm' | 'tensorflow' (tfjs) or the ONNX execution provider. */
+  readonly backend: string;
+  readonly device: 'cpu' | 'gpu';
+  /** Human-readable detail of the backend choice (e.g. "wasm simd", "tried cuda: …, using cpu"). */
+  readonly backendDetail?: string;
+  /** true when `classify(…, { gradcam: true })` is supported by this runtime and manifest. */
+  readonly gradcamAvailable: boolean;
+  classify(batch: Float32Array[], options?: ClassifyOptions): Promise<ClassifierOutput[]>;
+  dispose(): Promise<void>;
+}
+
+export interface ClassifyOptions {
+  gradcam?: boolean;
+  /**
+   * Per item, the class the Grad-CAM explains; undefined = the top class (highest logit) — for
+   * softmax and multi-label models alike.
+   */
+  classIndex?: (number | undefined)[];
+}
+
+export interface ClassifierOutput {
+  /**
+   * Pre-activation class scores. When an ONNX model only outputs probabilities, these are the
+   * inverse link of them (log p for softmax, up to a constant; logit(p) for sigmoid).
+   */
+  logits: Float32Array;
+  /** softmax (multiLabel false) or sigmoid (true) of the logits; as given by an ONNX model whose outputIs is 'probabilities'. */
+  probabilities: Float32Array;
+  /** Present when Grad-CAM was requested. */
+  cam?: GradCam;
+}
+
+export interface GradCam {
+  /** h*w, row-major, ReLU'd raw Grad-CAM (Σ_k α_k A_k) — not normalised. */
+  data: Float32Array;
+  height: number;
+  width: number;
+  /** The class it explains. */
+  classIndex: number;
+}
+
+export interface LoadClassifierOptions {
+  /** auto: ONNX when the manifest has an onnx artifact, else tfjs. */
+  runtime?: 'auto' | 'onnx' | 'tfjs';
+  /** auto: tfjs-node-gpu, then tfjs-node, then WebAssembly, then pure JS. */
+  tfjsBackend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  /** auto: TensorRT / CUDA when their provider libraries are installed, else CPU. */
+  onnxExecutionProviders?: 'auto' | string[];
+}
+
+/** Loads the artifact of `manifest` from the version directory `dir`. */
+export async function loadClassifier(
+  dir: string,
+  manifest: ModelManifest,
+  options: LoadClassifierOptions = {},
+): Promise<ClassifierRuntime> {
+  const kind = chooseRuntimeKind(manifest, options.runtime ?? 'auto');
+  // Loaded on demand: a process serving only ONNX never initialises tfjs and vice versa.
+  if (kind === 'onnx') {
+    const { loadOnnxClassifier } = await import('./onnx-runtime');
+    return loadOnnxClassifier(dir, manifest, {
+      executionProviders: options.onnxExecutionProviders ?? 'auto',
+    });
+  }
+  const { loadTfjsClassifier } = await import('./tfjs-runtime');
+  return loadTfjsClassifier(dir, manifest, { backend: options.tfjsBackend ?? 'auto' });
+}
+
+export function chooseRuntimeKind(
+  manifest: ModelManifest,
+  runtime: 'auto' | 'onnx' | 'tfjs',
+): 'onnx' | 'tfjs' {
+  const ref = `${manifest.name}@${manifest.version}`;
+  if (runtime === 'auto') return manifest.artifacts.onnx ? 'onnx' : 'tfjs';
+  if (runtime === 'onnx' && !manifest.artifacts.onnx)
+    throw new EngineError(
+      'CONFIG_INVALID',
+      `${ref}: runtime 'onnx' requested but the manifest has no artifacts.onnx`,
+    );
+  if (runtime === 'tfjs' && !manifest.artifacts.tfjs)
+    throw new EngineError(
+      'CONFIG_INVALID',
+      `${ref}: runtime 'tfjs' requested but the manifest has no artifacts.tfjs`,
+    );
+  return runtime;
+}
+
+/** Checks a batch against the manifest's input geometry; throws PROCESSING_FAILED naming the item. */
+export function checkBatch(
+  manifest: ModelManifest,
+  batch: Float32Array[],
+  options: ClassifyOptions | undefined,
+): void {
+  const ref = `${manifest.name}@${manifest.version}`;
+  const { height, width, channels } = manifest.input;
+  const expected = height * width * channels;
+  if (batch.length === 0) throw new EngineError('PROCESSING_FAILED', `${ref}: empty batch`);
+  batch.forEach((item, i) => {
+    if (!(item instanceof Float32Array) || item.length !== expected)
+      throw new EngineError(
+        'PROCESSING_FAILED',
+        `${ref}: batch item ${i} has ${item?.length ?? 'no'} values, expected ${height}x${width}x${channels} = ${expected} (NHWC float32)`,
+      );
+  });
+  const classes = options?.classIndex;
+  if (classes) {
+    if (classes.length !== batch.length)
+      throw new EngineError(
+        'PROCESSING_FAILED',
+        `${ref}: classIndex has ${classes.length} entries for a batch of ${batch.length}`,
+      );
+    classes.forEach((c, i) => {
+      if (c !== undefined && !(Number.isInteger(c) && c >= 0 && c < manifest.labels.length))
+        throw new EngineError(
+          'PROCESSING_FAILED',
+          `${ref}: classIndex[${i}] = ${c} is not a class index (0..${manifest.labels.length - 1})`,
+        );
+    });
+  }
+}
+
+export function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const out = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const e = Math.exp((logits[i] as number) - max);
+    out[i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / sum;
+  return out;
+}
+
+export function sigmoid(logits: Float32Array): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i] as number;
+    // Two forms so that neither exp overflows.
+    out[i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+  }
+  return out;
+}
+
+/** The inverse link of softmax (log p, up to a constant) or sigmoid (logit p). */
+export function logitsFromProbabilities(p: Float32Array, multiLabel: boolean): Float32Array {
+  const out = new Float32Array(p.length);
+  const eps = 1e-12;
+  for (let i = 0; i < p.length; i++) {
+    const v = Math.min(1 - eps, Math.max(eps, p[i] as number));
+    out[i] = multiLabel ? Math.log(v / (1 - v)) : Math.log(v);
+  }
+  return out;
+}
+
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++)
+    if ((values[i] as number) > (values[best] as number)) best = i;
+  return best;
+}

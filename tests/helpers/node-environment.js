@@ -1,11 +1,12 @@
+// @ts-check
 /**
- * Jest's node environment, with the host's typed-array constructors.
+ * Jest's node environment, with the host's typed-array constructors (every test file runs in it).
  *
- * Jest runs each test file in its own vm context, whose `Float32Array` is not the host's. Native
- * addons (onnxruntime-node, sharp) create their typed arrays in the host realm, and
- * onnxruntime-common checks tensor data with `instanceof Float32Array`: without this, every ONNX
- * output fails that check under Jest ("A float32 tensor's data must be type of function
- * Float32Array()"), though the same code works in a plain Node process.
+ * Jest runs each test file in its own vm context, with its own typed-array constructors.
+ * onnxruntime-node's native binding returns output tensors as typed arrays of the main context,
+ * which its own JS then rejects (`data instanceof Float32Array` is false): "A float32 tensor's
+ * data must be type of function Float32Array()". Handing the sandbox the main context's typed
+ * arrays makes both sides agree. Production (no sandbox) needs nothing.
  */
 const { TestEnvironment } = require('jest-environment-node');
 

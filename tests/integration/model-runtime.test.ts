@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./tests/unit/processors/shared/runtime/native-typed-arrays-environment.js
- */
 import {
   copyFileSync,
   existsSync,

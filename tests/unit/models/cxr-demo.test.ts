@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./tests/unit/processors/shared/runtime/native-typed-arrays-environment.js
- */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';

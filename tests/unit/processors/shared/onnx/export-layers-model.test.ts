@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./tests/unit/processors/shared/runtime/native-typed-arrays-environment.js
- */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';

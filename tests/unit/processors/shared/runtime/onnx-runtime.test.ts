@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./tests/unit/processors/shared/runtime/native-typed-arrays-environment.js
- */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,10 +3,14 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { projectRoot } from '../engine/paths';
 import type { ModelManifest } from '../processors/shared/model-manifest';
-import { decodeGray } from '../processors/shared/image-decode';
-import { preprocess } from '../processors/shared/preprocess';
-import type { ClassifierRuntime } from '../processors/shared/runtime/classifier';
-import { renderHeatmap } from '../processors/shared/runtime/heatmap';
+import { DEFAULT_DECODE_LIMITS } from '../processors/shared/image-decode';
+import type { ImageWorkPool } from '../processors/shared/image-work/pool';
+import {
+  type PreparedImage,
+  prepareImage,
+  renderImage,
+} from '../processors/shared/image-work/steps';
+import type { GradCam } from '../processors/shared/runtime/classifier';
 import { createRng, generatePhantom } from '../models/training/phantom';
 
 export const LABELS = ['covid19', 'normal', 'pneumonia'] as const;
@@ -43,28 +47,24 @@ export async function benchImages(count: number, size: number, seed = 2020): Pro
 
 /**
  * The whole per-image job, as the seed demo did it inside each request and medstream's processor
- * does it per record: decode → preprocess → classify + Grad-CAM → heatmap overlay PNG.
+ * does it per record, with the processor's own steps: decode → preprocess (`prepare`), then,
+ * after classify + Grad-CAM, the display and heatmap PNGs (`finish`). A pool runs the steps in
+ * worker threads, as the processor does; without one they run inline, as a seed server would.
  */
-export async function prepare(bytes: Buffer, manifest: ModelManifest) {
-  const image = await decodeGray(bytes);
-  return preprocess(image, manifest);
+export function prepare(bytes: Buffer, manifest: ModelManifest, pool?: ImageWorkPool) {
+  const input = { manifest, limits: DEFAULT_DECODE_LIMITS };
+  return pool ? pool.prepare(bytes, input) : prepareImage(bytes, input);
 }
 
-export async function finish(
-  pre: ReturnType<typeof preprocess>,
-  cam: NonNullable<Awaited<ReturnType<ClassifierRuntime['classify']>>[number]['cam']>,
-) {
-  const rendered = await renderHeatmap({
-    cam,
-    base: { gray: pre.display, width: pre.width, height: pre.height },
+export function finish(pre: PreparedImage, cam: GradCam, pool?: ImageWorkPool) {
+  const request = {
+    display: pre.display,
+    width: pre.width,
+    height: pre.height,
     contentBox: pre.contentBox,
-  });
-  const display = await sharp(Buffer.from(pre.display), {
-    raw: { width: pre.width, height: pre.height, channels: 1 },
-  })
-    .png()
-    .toBuffer();
-  return { overlay: rendered.overlayPng, display };
+    cam,
+  };
+  return pool ? pool.render(request) : renderImage(request);
 }
 
 export function percentileOf(sorted: number[], p: number): number {

@@ -23,10 +23,11 @@ async function main(): Promise<void> {
   app.post<{ Body: { b64: string } }>('/covid19/api/v1/predict/heatmap', async (request) => {
     const pre = await prepare(Buffer.from(request.body.b64, 'base64'), manifest);
     const [result] = await runtime.classify([pre.tensor], { gradcam: true });
-    const { overlay, display } = await finish(pre, result!.cam!);
+    const { displayPng, heatmap } = await finish(pre, result!.cam!);
     const id = randomUUID();
-    writeFileSync(join(out, `${id}.png`), display);
-    writeFileSync(join(out, `${id}-heatmap.png`), overlay);
+    writeFileSync(join(out, `${id}.png`), displayPng);
+    writeFileSync(join(out, `${id}-heatmap.png`), heatmap!.overlayPng);
+    writeFileSync(join(out, `${id}-map.png`), heatmap!.mapPng);
     const probabilities = Array.from(result!.probabilities);
     return {
       Input_Image: `/static/source/${id}.png`,

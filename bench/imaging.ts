@@ -13,12 +13,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalKafka, startLocalKafka } from '../deploy/local/kafka/local-kafka';
 import { projectRoot } from '../engine/paths';
 import { DynamicBatcher } from '../processors/shared/dynamic-batcher';
+import { ImageWorkPool } from '../processors/shared/image-work/pool';
 import { type ClassifierRuntime, loadClassifier } from '../processors/shared/runtime/classifier';
 import { benchImages, drive, finish, prepare, shippedModel } from './imaging-common';
 
@@ -94,6 +95,8 @@ async function main(): Promise<void> {
   );
   await tfjs.dispose();
 
+  // The limit uses the processor's worker pool, sized as the processor sizes it by default.
+  const pool = new ImageWorkPool({ size: availableParallelism() });
   let best = { batch: 0, perSecond: 0, p50: 0, p95: 0 };
   for (const maxBatchSize of [1, 4, 8, 16]) {
     const batcher = new DynamicBatcher(
@@ -102,15 +105,16 @@ async function main(): Promise<void> {
     );
     const run = () =>
       drive(REQUESTS, Math.max(CLIENTS, maxBatchSize), async (i) => {
-        const pre = await prepare(images[i % images.length]!, manifest);
+        const pre = await prepare(images[i % images.length]!, manifest, pool);
         const { output } = await batcher.submit(pre.tensor);
-        await finish(pre, output.cam!);
+        await finish(pre, output.cam!, pool);
       });
     await run(); // warm-up
     const r = await run();
     if (r.perSecond > best.perSecond) best = { batch: maxBatchSize, ...r };
   }
   await onnx.dispose();
+  await pool.close();
 
   // (b) seed-style server.
   const seed = await spawnServer([join(projectRoot(), 'dist', 'bench', 'imaging-seed-server.js')], {

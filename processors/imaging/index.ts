@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { availableParallelism } from 'node:os';
 import { Histogram } from 'prom-client';
 import type { Component } from '../../engine/contracts';
 import { EngineError, isEngineError, toEngineError } from '../../engine/errors';
@@ -6,10 +6,9 @@ import type { IncomingRecord } from '../../engine/kafka/record-consumer';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { projectRoot } from '../../engine/paths';
 import { DynamicBatcher } from '../shared/dynamic-batcher';
-import { ImageRejected, decodeGray } from '../shared/image-decode';
-import { preprocess } from '../shared/preprocess';
+import { ImageRejected } from '../shared/image-decode';
+import { ImageWorkPool } from '../shared/image-work/pool';
 import type { ClassifierOutput } from '../shared/runtime/classifier';
-import { renderHeatmap } from '../shared/runtime/heatmap';
 import { type LoadedModel, ModelRepository } from '../shared/runtime/model-repository';
 import { isAbsolute, join } from 'node:path';
 
@@ -24,6 +23,7 @@ interface ImagingConfig {
   maxBatchRecords: number;
   maxSide: number;
   maxPixels: number;
+  imageWorkers: number;
 }
 
 /** The decoded ImageSubmitted record (schemas/image-submitted.v1.avsc). */
@@ -108,6 +108,14 @@ export const imagingProcessor: Component<ImagingConfig> = {
       },
       maxSide: { type: 'integer', minimum: 32, default: 8192 },
       maxPixels: { type: 'integer', minimum: 1024, default: 67108864 },
+      imageWorkers: {
+        type: 'integer',
+        minimum: -1,
+        maximum: 256,
+        default: -1,
+        description:
+          'Worker threads for decoding, preprocessing and heatmap rendering (-1: one per CPU core; 0: in the main thread).',
+      },
     },
   },
   create(config, ctx) {
@@ -147,6 +155,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
       return { models: status };
     });
 
+    let pool: ImageWorkPool = new ImageWorkPool({ size: 0 });
     const batchers = new Map<string, DynamicBatcher<InferenceItem, ClassifierOutput>>();
     const batcherFor = (model: LoadedModel) => {
       let batcher = batchers.get(model.ref);
@@ -198,17 +207,11 @@ export const imagingProcessor: Component<ImagingConfig> = {
       const started = process.hrtime.bigint();
       const model = await modelFor(job.model);
       const bytes = await ctx.blobs.get(job.blob.uri);
-      let t = process.hrtime.bigint();
-      const image = await decodeGray(bytes, {
-        minSide: 1,
-        maxSide: config.maxSide,
-        maxPixels: config.maxPixels,
+      const pre = await pool.prepare(bytes, {
+        manifest: model.manifest,
+        limits: { minSide: 1, maxSide: config.maxSide, maxPixels: config.maxPixels },
       });
-      const decodeMs = ms(t);
-      t = process.hrtime.bigint();
-      const pre = preprocess(image, model.manifest);
-      const preprocessMs = ms(t);
-      t = process.hrtime.bigint();
+      let t = process.hrtime.bigint();
       const { output, batchSize, queuedMs } = await batcherFor(model).submit({
         tensor: pre.tensor,
         classIndex: job.classIndex ?? undefined,
@@ -226,32 +229,28 @@ export const imagingProcessor: Component<ImagingConfig> = {
       const probabilities = Array.from(output.probabilities);
       let top = 0;
       probabilities.forEach((p, i) => (p > (probabilities[top] as number) ? (top = i) : undefined));
-      const displayPng = await sharp(Buffer.from(pre.display), {
-        raw: { width: pre.width, height: pre.height, channels: 1 },
-      })
-        .png()
-        .toBuffer();
-      const display = await ctx.blobs.put(displayPng);
+      const cam = job.gradcam ? output.cam : undefined;
+      const rendered = await pool.render({
+        display: pre.display,
+        width: pre.width,
+        height: pre.height,
+        contentBox: pre.contentBox,
+        ...(cam ? { cam, colormap: job.colormap, opacity: job.opacity } : {}),
+      });
+      const [display, overlay, map] = await Promise.all([
+        ctx.blobs.put(rendered.displayPng),
+        rendered.heatmap && ctx.blobs.put(rendered.heatmap.overlayPng),
+        rendered.heatmap && ctx.blobs.put(rendered.heatmap.mapPng),
+      ]);
       let heatmap = null;
-      if (job.gradcam && output.cam) {
-        const rendered = await renderHeatmap({
-          cam: output.cam,
-          base: { gray: pre.display, width: pre.width, height: pre.height },
-          colormap: job.colormap,
-          opacity: job.opacity,
-          contentBox: pre.contentBox,
-        });
-        const [overlay, map] = await Promise.all([
-          ctx.blobs.put(rendered.overlayPng),
-          ctx.blobs.put(rendered.mapPng),
-        ]);
+      if (cam && rendered.heatmap && overlay && map) {
         heatmap = {
           overlayUri: overlay.uri,
           mapUri: map.uri,
-          classIndex: output.cam.classIndex,
-          label: manifest.labels[output.cam.classIndex] ?? String(output.cam.classIndex),
-          peakX: Math.round(rendered.peak.x),
-          peakY: Math.round(rendered.peak.y),
+          classIndex: cam.classIndex,
+          label: manifest.labels[cam.classIndex] ?? String(cam.classIndex),
+          peakX: Math.round(rendered.heatmap.peak.x),
+          peakY: Math.round(rendered.heatmap.peak.y),
           colormap: job.colormap,
           method: 'grad-cam',
         };
@@ -290,8 +289,8 @@ export const imagingProcessor: Component<ImagingConfig> = {
             height: pre.height,
           },
           timingsMs: {
-            decode: decodeMs,
-            preprocess: preprocessMs,
+            decode: pre.decodeMs,
+            preprocess: pre.preprocessMs,
             queue: queuedMs,
             inference: inferenceMs,
             render: renderMs,
@@ -324,6 +323,11 @@ export const imagingProcessor: Component<ImagingConfig> = {
     });
     return {
       start: async () => {
+        const size = config.imageWorkers < 0 ? availableParallelism() : config.imageWorkers;
+        pool = new ImageWorkPool({
+          size,
+          onWorkerError: (err) => ctx.logger.error({ err }, 'image worker died; replaced'),
+        });
         await repository.start();
         // Load the default model before consuming so the first images do not wait for it; a
         // failure is reported by /readyz and retried when its files change.
@@ -335,6 +339,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
       stop: async () => {
         await consumer.stop();
         await repository.close();
+        await pool.close();
       },
     };
   },

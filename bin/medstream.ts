@@ -158,6 +158,8 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(
         `medstream roles ${roles.join(',')}; store ${engine.store?.kind ?? 'none'}; kafka ${brokers.join(',')}\n`,
       );
+      for (const [component, address] of engine.listeners)
+        process.stdout.write(`medstream ${component} listening on ${address}\n`);
       process.stdout.write(`medstream listening on ${engine.url}\n`);
       await runUntilSignalled(engine, localKafka, log);
       return;

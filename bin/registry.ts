@@ -6,6 +6,7 @@
  */
 import { resultStoreSink } from '../connectors/sinks/result-store';
 import { queryApi } from '../connectors/sinks/query-api';
+import { dicomDimseSource } from '../connectors/sources/dicom-dimse';
 import { httpImageSource } from '../connectors/sources/http-image';
 import { httpVitalsSource } from '../connectors/sources/http-vitals';
 import { seedCovid19Api } from '../connectors/sources/seed-covid19';
@@ -20,6 +21,7 @@ export const COMPONENTS: readonly AnyComponent[] = [
   imagingProcessor,
   httpVitalsSource,
   httpImageSource,
+  dicomDimseSource,
   seedCovid19Api,
   queryApi,
 ];

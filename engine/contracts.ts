@@ -51,6 +51,12 @@ export interface ComponentContext {
   /** A consumer in group `<kafka.groupId>.<component>` running the standard commit/DLQ loop. */
   createConsumer(spec: ConsumerSpec): RecordConsumer;
   addReadinessCheck(name: string, check: ReadinessCheck): void;
+  /**
+   * Tells where a non-HTTP listener of this component accepts connections (e.g. the DICOM SCP:
+   * `dicom://127.0.0.1:11112?aet=MEDSTREAM`), once it is bound; the CLI prints it and
+   * `RunningEngine.listeners` exposes it.
+   */
+  announceListener(address: string): void;
 }
 
 export interface RunningComponent {

@@ -40,6 +40,8 @@ export interface RunningEngine {
   readonly serde: AvroSerde;
   readonly kafka: Kafka;
   readonly blobs: BlobStore;
+  /** Non-HTTP listeners by component name (see ComponentContext.announceListener). */
+  readonly listeners: ReadonlyMap<string, string>;
   stop(): Promise<void>;
 }
 
@@ -141,6 +143,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       1,
     );
 
+    const listeners = new Map<string, string>();
     const running: RunningComponent[] = [];
     for (const component of selected) {
       const log = logger.child({ component: component.name });
@@ -157,6 +160,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         http,
         metrics,
         addReadinessCheck: (name, check) => readiness.set(`${component.name}.${name}`, check),
+        announceListener: (address) => listeners.set(component.name, address),
         createConsumer: (spec) =>
           new RecordConsumer(
             { kafka, serde, producer, topics, metrics, logger: log },
@@ -192,6 +196,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       serde,
       kafka,
       blobs,
+      listeners,
       stop: () => (stopping ??= closeAll()),
     };
   } catch (err) {

@@ -2,6 +2,7 @@
 # Makes sure the system parts medstream's tests and `medstream up` use are present, installing
 # what is missing from Debian's packages (when run as root) rather than failing later:
 #   - a Java runtime (17+) and Maven: the local single-node Kafka comes from Maven Central jars;
+#   - dcmtk (echoscu, storescu, dcmsend, storescp, dcmodify): the DICOM peers of the tests;
 #   - a PostgreSQL server on 127.0.0.1:5432 for the PostgreSQL variants of the tests
 #     (skipped when MEDSTREAM_TEST_POSTGRES_URL points elsewhere).
 # Idempotent and quiet when everything is there.
@@ -10,6 +11,7 @@ set -euo pipefail
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v dcmsend >/dev/null 2>&1 || need_apt+=(dcmtk)
 if [ -z "${MEDSTREAM_TEST_POSTGRES_URL:-}" ] && ! command -v pg_ctlcluster >/dev/null 2>&1 && ! command -v pg_isready >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi

@@ -24,6 +24,7 @@ export function loadTopicTable(): TopicSpec[] {
 export const RECORDS = {
   vitalSignsSubmitted: 'io.medstream.ingest.v1.VitalSignsSubmitted',
   imageSubmitted: 'io.medstream.ingest.v1.ImageSubmitted',
+  dicomInstanceReceived: 'io.medstream.ingest.v1.DicomInstanceReceived',
   riskResult: 'io.medstream.results.v1.RiskResult',
   imagingResult: 'io.medstream.results.v1.ImagingResult',
   deadLetter: 'io.medstream.dlq.v1.DeadLetter',
@@ -32,6 +33,7 @@ export const RECORDS = {
 export const TOPICS = {
   ingestVitals: 'medstream.ingest.vitals.v1',
   ingestImage: 'medstream.ingest.image.v1',
+  ingestDicom: 'medstream.ingest.dicom.v1',
   resultsRisk: 'medstream.results.risk.v1',
   resultsImaging: 'medstream.results.imaging.v1',
   dlq: 'medstream.dlq.v1',

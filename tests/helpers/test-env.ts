@@ -68,6 +68,8 @@ export function settingsToOverrides(s: TestSettings): Record<string, unknown> {
     store: { url: s.storeUrl, embedded: { dataDir: 'memory://' } },
     blobs: { dir: s.blobDir },
     log: { level: process.env.MEDSTREAM_TEST_LOG_LEVEL ?? 'error' },
+    // Any free port: several engines run at once in the tests.
+    components: { 'dicom-dimse': { port: 0 } },
   };
   for (const [section, values] of Object.entries(s.extra ?? {})) {
     merged[section] = { ...(merged[section] as object | undefined), ...(values as object) };

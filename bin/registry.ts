@@ -7,6 +7,7 @@
 import { resultStoreSink } from '../connectors/sinks/result-store';
 import { queryApi } from '../connectors/sinks/query-api';
 import { dicomDimseSource } from '../connectors/sources/dicom-dimse';
+import { dicomwebStowSource } from '../connectors/sources/dicomweb-stow';
 import { httpImageSource } from '../connectors/sources/http-image';
 import { httpVitalsSource } from '../connectors/sources/http-vitals';
 import { seedCovid19Api } from '../connectors/sources/seed-covid19';
@@ -22,6 +23,7 @@ export const COMPONENTS: readonly AnyComponent[] = [
   httpVitalsSource,
   httpImageSource,
   dicomDimseSource,
+  dicomwebStowSource,
   seedCovid19Api,
   queryApi,
 ];

@@ -9,6 +9,7 @@ import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { projectRoot } from '../../engine/paths';
 import type { RunningEngine } from '../../engine/runtime';
 import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
+import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
 
@@ -58,6 +59,15 @@ export async function dcmtk(tool: string, args: string[], timeoutMs = 60000): Pr
 
 /** Every DicomInstanceReceived on the engine's ingest topic so far. */
 export async function dicomEvents(engine: RunningEngine): Promise<DicomInstanceReceived[]> {
+  // A fresh broker may answer "not the coordinator" for a while: retried, not a failure.
+  return waitFor(() => readDicomEvents(engine), {
+    timeoutMs: 30000,
+    intervalMs: 500,
+    what: 'the DICOM ingest topic',
+  });
+}
+
+async function readDicomEvents(engine: RunningEngine): Promise<DicomInstanceReceived[]> {
   const events: DicomInstanceReceived[] = [];
   await readTopicToEnd(
     engine.kafka,

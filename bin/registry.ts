@@ -4,6 +4,7 @@
  * reverse — sinks before processors before sources would lose nothing either way, because every
  * consumer commits only what it finished.
  */
+import { dicomExportSink } from '../connectors/sinks/dicom-export';
 import { resultStoreSink } from '../connectors/sinks/result-store';
 import { queryApi } from '../connectors/sinks/query-api';
 import { dicomDimseSource } from '../connectors/sources/dicom-dimse';
@@ -18,6 +19,7 @@ import { imagingProcessor } from '../processors/imaging';
 
 export const COMPONENTS: readonly AnyComponent[] = [
   resultStoreSink,
+  dicomExportSink,
   icuRiskProcessor,
   imagingProcessor,
   httpVitalsSource,

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'PROCESSING_FAILED',
   'LOCAL_KAFKA_FAILED',
   'SHUTTING_DOWN',
+  'EXPORT_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -36,6 +36,9 @@ export function resultView(stored: StoredResult): Record<string, unknown> {
     ...(stored.patientId
       ? { patient: `/api/v1/patients/${encodeURIComponent(stored.patientId)}/results` }
       : {}),
+    ...(stored.subject && /^[0-9]+(\.[0-9]+)+$/.test(stored.subject)
+      ? { study: `/api/v1/studies/${stored.subject}/results` }
+      : {}),
   };
   return view;
 }
@@ -61,6 +64,7 @@ interface ImagingPayload {
   syntheticModel: boolean;
   disclaimer: string | null;
   computedAt: number;
+  dicom?: Record<string, unknown> | null;
 }
 
 /** Imaging result fields: probabilities by label, the top finding, heatmap and image links. */
@@ -82,6 +86,7 @@ function imagingView(id: string, payload: Record<string, unknown>): Record<strin
     batchSize: p.batchSize,
     syntheticModel: p.syntheticModel,
     disclaimer: p.disclaimer,
+    ...(p.dicom ? { dicom: p.dicom } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ export interface ConfigSchema {
   minimum?: number;
   maximum?: number;
   minLength?: number;
+  maxLength?: number;
   minItems?: number;
   pattern?: string;
   format?: string;

@@ -32,6 +32,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS results_patient_idx ON results (patient_id, created_at DESC, id);
     `,
   },
+  {
+    version: 2,
+    name: 'results by subject (study)',
+    sql: `
+      CREATE INDEX IF NOT EXISTS results_subject_idx ON results (subject, created_at DESC, id);
+    `,
+  },
 ];
 
 export const MIGRATION_LOCK_KEY = 0x6d656473; // "meds"

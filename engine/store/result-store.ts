@@ -182,15 +182,17 @@ export class ResultStore {
   async markFailed(r: {
     id: string;
     kind: string;
+    /** What the failed submission was about (a DICOM study), when known. */
+    subject?: string | null;
     error: { code: string; message: string };
   }): Promise<void> {
     await guarded('mark failed', () =>
       this.sql.query(
-        `INSERT INTO results (id, kind, status, error, completed_at) VALUES ($1, $2, 'failed', $3, now())
+        `INSERT INTO results (id, kind, status, error, completed_at, subject) VALUES ($1, $2, 'failed', $3, now(), $4)
          ON CONFLICT (id) DO UPDATE SET status = 'failed', error = excluded.error,
            completed_at = excluded.completed_at, updated_at = now()
          WHERE results.status = 'pending'`,
-        [r.id, r.kind, JSON.stringify(r.error)],
+        [r.id, r.kind, JSON.stringify(r.error), r.subject ?? null],
       ),
     );
   }
@@ -208,6 +210,17 @@ export class ResultStore {
       this.sql.query<ResultRow>(
         `SELECT * FROM results WHERE patient_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
         [patientId, limit, offset],
+      ),
+    );
+    return rows.map(toStored);
+  }
+
+  /** The results about one subject (a DICOM study's UID), newest first, paged by limit/offset. */
+  async listBySubject(subject: string, limit = 50, offset = 0): Promise<StoredResult[]> {
+    const { rows } = await guarded('list results', () =>
+      this.sql.query<ResultRow>(
+        `SELECT * FROM results WHERE subject = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+        [subject, limit, offset],
       ),
     );
     return rows.map(toStored);

@@ -1,12 +1,15 @@
 import { availableParallelism } from 'node:os';
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import type { Component } from '../../engine/contracts';
 import { EngineError, isEngineError, toEngineError } from '../../engine/errors';
 import type { IncomingRecord } from '../../engine/kafka/record-consumer';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { projectRoot } from '../../engine/paths';
 import { DynamicBatcher } from '../shared/dynamic-batcher';
+import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
+import type { DicomPixelInfo } from '../shared/dicom-pixels';
 import { ImageRejected } from '../shared/image-decode';
+import { DEFAULT_DICOM_ROUTES, type DicomRoute, routeDicomInstance } from './dicom-routing';
 import { ImageWorkPool } from '../shared/image-work/pool';
 import type { ClassifierOutput } from '../shared/runtime/classifier';
 import { type LoadedModel, ModelRepository } from '../shared/runtime/model-repository';
@@ -24,6 +27,8 @@ interface ImagingConfig {
   maxSide: number;
   maxPixels: number;
   imageWorkers: number;
+  dicomRouting: DicomRoute[];
+  dicomHeatmap: { colormap: 'jet' | 'inferno' | 'gray'; opacity: number };
 }
 
 /** The decoded ImageSubmitted record (schemas/image-submitted.v1.avsc). */
@@ -42,6 +47,45 @@ export interface ImageSubmitted {
   colormap: 'jet' | 'inferno' | 'gray';
   opacity: number;
   source: string;
+}
+
+/** One image to classify, whichever door it came in by (HTTP image or DICOM instance). */
+interface ImageJob {
+  id: string;
+  receivedAt: number;
+  blobUri: string;
+  contentType: string;
+  patientId: string | null;
+  /** Result key and store subject: the study UID for DICOM, the study ref or job id otherwise. */
+  subject: string;
+  model: string | null;
+  gradcam: boolean;
+  classIndex: number | null;
+  colormap: 'jet' | 'inferno' | 'gray';
+  opacity: number;
+  dicom?: { event: DicomInstanceReceived; frame: number };
+}
+
+/** The ImagingResult.dicom record: the instance a result belongs to and how it was read. */
+export function dicomSource(event: DicomInstanceReceived, pixels: DicomPixelInfo) {
+  return {
+    studyInstanceUid: event.studyInstanceUid,
+    seriesInstanceUid: event.seriesInstanceUid,
+    sopInstanceUid: event.sopInstanceUid,
+    sopClassUid: event.sopClassUid,
+    accessionNumber: event.accessionNumber,
+    modality: event.modality,
+    transferSyntaxUid: event.transferSyntaxUid,
+    frame: pixels.frame,
+    numberOfFrames: pixels.numberOfFrames,
+    photometricInterpretation: pixels.photometricInterpretation,
+    windowCenter: pixels.window.center,
+    windowWidth: pixels.window.width,
+    windowSource: pixels.window.source,
+    inverted: pixels.inverted,
+    callingAe: event.callingAe,
+    source: event.source,
+  };
 }
 
 interface InferenceItem {
@@ -108,6 +152,33 @@ export const imagingProcessor: Component<ImagingConfig> = {
       },
       maxSide: { type: 'integer', minimum: 32, default: 8192 },
       maxPixels: { type: 'integer', minimum: 1024, default: 67108864 },
+      dicomRouting: {
+        type: 'array',
+        default: DEFAULT_DICOM_ROUTES,
+        description:
+          'Which DICOM instances go to which model: the first rule whose modalities / sopClassUids / bodyParts all match decides; no match = skipped.',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['model'],
+          properties: {
+            modalities: { type: 'array', items: { type: 'string', minLength: 1 } },
+            sopClassUids: { type: 'array', items: { type: 'string', pattern: '^[0-9.]+$' } },
+            bodyParts: { type: 'array', items: { type: 'string', minLength: 1 } },
+            model: { type: 'string', minLength: 1 },
+            frame: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+      dicomHeatmap: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          colormap: { type: 'string', enum: ['jet', 'inferno', 'gray'], default: 'jet' },
+          opacity: { type: 'number', minimum: 0, maximum: 1, default: 0.45 },
+        },
+      },
       imageWorkers: {
         type: 'integer',
         minimum: -1,
@@ -142,6 +213,12 @@ export const imagingProcessor: Component<ImagingConfig> = {
       help: 'Images per model run (dynamic batching), by model',
       labelNames: ['model'],
       buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [ctx.metrics.registry],
+    });
+    const dicomSkipped = new Counter({
+      name: 'medstream_dicom_skipped_total',
+      help: 'DICOM instances not sent to a model, by reason (not-an-image, no-route)',
+      labelNames: ['reason'],
       registers: [ctx.metrics.registry],
     });
     ctx.addReadinessCheck('models', async () => {
@@ -202,14 +279,61 @@ export const imagingProcessor: Component<ImagingConfig> = {
       }
     };
 
-    const processOne = async (record: IncomingRecord): Promise<ImagingOutput> => {
+    const processOne = async (record: IncomingRecord): Promise<ImagingOutput[]> => {
+      if (record.topic === TOPICS.ingestDicom) {
+        const event = record.value as unknown as DicomInstanceReceived;
+        const decision = routeDicomInstance(config.dicomRouting, event);
+        if (!decision.route) {
+          dicomSkipped.inc({ reason: decision.reason });
+          ctx.logger.info(
+            { id: event.id, modality: event.modality, reason: decision.reason },
+            `DICOM instance skipped: ${decision.detail}`,
+          );
+          return [];
+        }
+        return [
+          await classify(record, {
+            id: event.id,
+            receivedAt: event.receivedAt,
+            blobUri: event.blob.uri,
+            contentType: 'application/dicom',
+            patientId: event.patientId,
+            subject: event.studyInstanceUid,
+            model: decision.model,
+            gradcam: true,
+            classIndex: null,
+            colormap: config.dicomHeatmap.colormap,
+            opacity: config.dicomHeatmap.opacity,
+            dicom: { event, frame: decision.frame },
+          }),
+        ];
+      }
       const job = record.value as unknown as ImageSubmitted;
+      return [
+        await classify(record, {
+          id: job.id,
+          receivedAt: job.receivedAt,
+          blobUri: job.blob.uri,
+          contentType: job.contentType,
+          patientId: job.patientId,
+          subject: job.studyRef ?? job.id,
+          model: job.model,
+          gradcam: job.gradcam,
+          classIndex: job.classIndex,
+          colormap: job.colormap,
+          opacity: job.opacity,
+        }),
+      ];
+    };
+
+    const classify = async (record: IncomingRecord, job: ImageJob): Promise<ImagingOutput> => {
       const started = process.hrtime.bigint();
       const model = await modelFor(job.model);
-      const bytes = await ctx.blobs.get(job.blob.uri);
+      const bytes = await ctx.blobs.get(job.blobUri);
       const pre = await pool.prepare(bytes, {
         manifest: model.manifest,
         limits: { minSide: 1, maxSide: config.maxSide, maxPixels: config.maxPixels },
+        ...(job.dicom ? { dicom: { frame: job.dicom.frame } } : {}),
       });
       let t = process.hrtime.bigint();
       const { output, batchSize, queuedMs } = await batcherFor(model).submit({
@@ -258,7 +382,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
       const renderMs = ms(t);
       return {
         topic: TOPICS.resultsImaging,
-        key: job.studyRef ?? job.id,
+        key: job.subject,
         schema: RECORDS.imagingResult,
         headers: {
           'correlation-id': record.headers['correlation-id'] ?? job.id,
@@ -267,7 +391,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
         value: {
           resultId: job.id,
           kind: 'imaging',
-          subject: job.studyRef ?? job.id,
+          subject: job.subject,
           patientId: job.patientId,
           model: model.ref,
           runtime: {
@@ -282,7 +406,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
           labelProbability: probabilities[top] as number,
           heatmap,
           input: {
-            uri: job.blob.uri,
+            uri: job.blobUri,
             displayUri: display.uri,
             contentType: job.contentType,
             width: pre.width,
@@ -301,19 +425,23 @@ export const imagingProcessor: Component<ImagingConfig> = {
           disclaimer: manifest.disclaimer ?? null,
           submittedAt: job.receivedAt,
           computedAt: Date.now(),
+          dicom: job.dicom && pre.dicom ? dicomSource(job.dicom.event, pre.dicom) : null,
         },
       };
     };
 
     const consumer = ctx.createConsumer({
-      topics: { [TOPICS.ingestImage]: RECORDS.imageSubmitted },
+      topics: {
+        [TOPICS.ingestImage]: RECORDS.imageSubmitted,
+        [TOPICS.ingestDicom]: RECORDS.dicomInstanceReceived,
+      },
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       maxBatchRecords: config.maxBatchRecords,
       handleBatch: (records) =>
         Promise.all(
           records.map(async (record) => {
             try {
-              return [await processOne(record)];
+              return await processOne(record);
             } catch (err) {
               if (err instanceof ImageRejected) return err;
               return toEngineError(err, 'PROCESSING_FAILED');

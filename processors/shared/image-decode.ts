@@ -9,7 +9,7 @@ export interface GrayImage {
   /** 255 for 8-bit sources, 65535 for 16-bit ones. */
   maxValue: number;
   /** Source format and channel count, for the record. */
-  format: 'png' | 'jpeg';
+  format: 'png' | 'jpeg' | 'dicom';
   sourceChannels: number;
   bitsPerSample: 8 | 16;
 }

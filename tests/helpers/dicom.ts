@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { DeadLetter } from '../../engine/kafka/dead-letter';
 import { headersToStrings } from '../../engine/kafka/headers';
 import { readTopicToEnd } from '../../engine/kafka/read-to-end';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
@@ -98,4 +99,30 @@ async function readDicomEvents(engine: RunningEngine): Promise<DicomInstanceRece
     { throwaway: true },
   );
   return events;
+}
+
+/** Every dead letter on the engine's DLQ so far. */
+export async function deadLetters(engine: RunningEngine): Promise<DeadLetter[]> {
+  return waitFor(
+    async () => {
+      const letters: DeadLetter[] = [];
+      await readTopicToEnd(
+        engine.kafka,
+        engine.topics.physical(TOPICS.dlq),
+        `read-${randomUUID()}`,
+        async (_p, m) => {
+          letters.push(
+            engine.serde.decode<DeadLetter>(
+              RECORDS.deadLetter,
+              m.value,
+              headersToStrings(m.headers),
+            ),
+          );
+        },
+        { throwaway: true },
+      );
+      return letters;
+    },
+    { timeoutMs: 30000, intervalMs: 500, what: 'the DLQ topic' },
+  );
 }

@@ -25,11 +25,13 @@ export interface RunningOrthanc {
 export async function startOrthanc(medstream: {
   dicom?: { aet: string; host: string; port: number };
   dicomweb?: string;
-  /** AE titles Orthanc accepts C-STORE from without knowing them. */
+  /** Preset ports (e.g. already given to medstream as its export destination); default free ones. */
+  httpPort?: number;
+  dicomPort?: number;
 }): Promise<RunningOrthanc> {
   const dir = mkdtempSync(join(tmpdir(), 'medstream-orthanc-'));
-  const httpPort = await freePort();
-  const dicomPort = await freePort();
+  const httpPort = medstream.httpPort ?? (await freePort());
+  const dicomPort = medstream.dicomPort ?? (await freePort());
   const config = {
     Name: 'medstream-test-pacs',
     StorageDirectory: join(dir, 'storage'),

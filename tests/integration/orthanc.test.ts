@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { readInstanceHeader } from '../../connectors/shared/dicom/part10';
 import type { RunningEngine } from '../../engine/runtime';
-import { dicomEvents, packagedDicomFiles, scpAddress } from '../helpers/dicom';
+import { dicomEvents, freePort, packagedDicomFiles, scpAddress } from '../helpers/dicom';
+import { makeDicomInstanceWithIds } from '../helpers/dicom-fixtures';
+import { getJson } from '../helpers/vitals';
 import { type RunningOrthanc, startOrthanc } from '../helpers/orthanc';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
 import { waitFor } from '../helpers/wait-for';
@@ -15,11 +17,26 @@ describe('[REQ-DCM-07] a real PACS (Orthanc) pushes studies to medstream', () =>
   const files = packagedDicomFiles().filter((f) => /explicit_little|jpeg_2000|rle|jpeg_ls/.test(f));
 
   beforeAll(async () => {
-    const fixture = await createTestSettings('pglite');
+    // Orthanc's DICOM port is chosen first: medstream sends its Secondary Captures there.
+    const orthancDicomPort = await freePort();
+    const fixture = await createTestSettings('pglite', {
+      components: {
+        'dicom-dimse': { port: 0 },
+        'dicom-export': {
+          enabled: true,
+          destination: { aeTitle: 'ORTHANC', host: '127.0.0.1', port: orthancDicomPort },
+          initialBackoffMs: 200,
+        },
+      },
+    });
     cleanup = fixture.cleanup;
-    engine = await startTestEngine(['ingest'], fixture.settings);
+    engine = await startTestEngine(['ingest', 'process', 'sink', 'api'], fixture.settings);
     const scp = scpAddress(engine);
-    orthanc = await startOrthanc({ dicom: scp, dicomweb: `${engine.url}/dicomweb/` });
+    orthanc = await startOrthanc({
+      dicom: scp,
+      dicomweb: `${engine.url}/dicomweb/`,
+      dicomPort: orthancDicomPort,
+    });
     for (const f of files) {
       const uploaded = await orthanc.rest<{ ParentStudy: string }>(
         'POST',
@@ -88,5 +105,51 @@ describe('[REQ-DCM-07] a real PACS (Orthanc) pushes studies to medstream', () =>
       { timeoutMs: 30000, what: `${uids.size} STOW-RS events` },
     );
     expect(new Set(events.map((e) => e.sopInstanceUid))).toEqual(uids);
+  });
+
+  it('[REQ-DCM-07c] a chest DX pushed by Orthanc → result in medstream → Grad-CAM Secondary Capture back in the same study in Orthanc', async () => {
+    const dx = makeDicomInstanceWithIds({ kind: 'DX', rows: 384, columns: 320 });
+    const uploaded = await orthanc!.rest<{ ParentStudy: string }>('POST', '/instances', dx.bytes);
+    const job = await orthanc!.rest<{ Failures?: number }>('POST', '/modalities/medstream/store', {
+      Resources: [uploaded.ParentStudy],
+      Synchronous: true,
+    });
+    expect(job.Failures ?? 0).toBe(0);
+    const results = await waitFor(
+      async () => {
+        const r = await getJson(`${engine.url}/api/v1/studies/${dx.ids.studyInstanceUid}/results`);
+        const items = (r.json.items ?? []) as Array<{ status: string }>;
+        return items.length > 0 && items[0]!.status === 'done' ? items : undefined;
+      },
+      { timeoutMs: 60000, intervalMs: 200, what: 'the result of the Orthanc-pushed study' },
+    );
+    expect(results).toHaveLength(1);
+    const series = await waitFor(
+      async () => {
+        const s = await orthanc!.rest<
+          Array<{ MainDicomTags: Record<string, string>; Instances: string[] }>
+        >('GET', `/studies/${uploaded.ParentStudy}/series`);
+        return s.length >= 2 ? s : undefined;
+      },
+      { timeoutMs: 60000, intervalMs: 300, what: 'the Secondary Capture series in Orthanc' },
+    );
+    const sc = series.find((s) => s.MainDicomTags.Modality === 'OT')!;
+    expect(sc).toBeDefined();
+    expect(sc.MainDicomTags.SeriesDescription).toMatch(/medstream cxr-demo@1\.0\.0 Grad-CAM/);
+    const tags = await orthanc!.rest<Record<string, string>>(
+      'GET',
+      `/instances/${sc.Instances[0]}/simplified-tags`,
+    );
+    expect(tags).toMatchObject({
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.7',
+      StudyInstanceUID: dx.ids.studyInstanceUid,
+      PatientID: dx.ids.patientId,
+      AccessionNumber: dx.ids.accessionNumber,
+      Rows: '384',
+      Columns: '320',
+      PhotometricInterpretation: 'RGB',
+    });
+    expect(tags.DerivationDescription).toMatch(/synthetic-data model — not for clinical use/);
+    expect(tags.SeriesInstanceUID).not.toBe(dx.ids.seriesInstanceUid);
   });
 });

@@ -33,6 +33,7 @@ interface QueryApiConfig {
  * connectors/sinks/query-api — read-only REST over the result store.
  *   GET /api/v1/results/{id}                 one result (pending | done | failed), 404 if unknown
  *   GET /api/v1/patients/{id}/results        a patient's results, newest first, paged
+ *   GET /api/v1/studies/{uid}/results        a DICOM study's results (and failures), newest first
  */
 export const queryApi: Component<QueryApiConfig> = {
   name: 'query-api',
@@ -100,6 +101,30 @@ export const queryApi: Component<QueryApiConfig> = {
         const { limit, offset } = request.query;
         const rows = await ctx.store.listByPatient(request.params.id, limit, offset);
         return { patientId: request.params.id, limit, offset, items: rows.map(resultView) };
+      },
+    );
+    ctx.http.get<{ Params: { uid: string }; Querystring: { limit: number; offset: number } }>(
+      '/api/v1/studies/:uid/results',
+      {
+        schema: {
+          params: {
+            type: 'object',
+            properties: { uid: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 } },
+          },
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              limit: { type: 'integer', minimum: 1, maximum: config.maxPageSize, default: 50 },
+              offset: { type: 'integer', minimum: 0, default: 0 },
+            },
+          },
+        },
+      },
+      async (request) => {
+        const { limit, offset } = request.query;
+        const rows = await ctx.store.listBySubject(request.params.uid, limit, offset);
+        return { studyInstanceUid: request.params.uid, limit, offset, items: rows.map(resultView) };
       },
     );
     return { start: async () => undefined, stop: async () => undefined };

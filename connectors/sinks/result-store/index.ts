@@ -44,9 +44,12 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
           const id = letter.originalHeaders['correlation-id'];
           const kind = KIND_BY_INGEST_TOPIC[ctx.topics.logical(letter.originalTopic)];
           if (id && kind) {
+            const fromDicom = ctx.topics.logical(letter.originalTopic) === TOPICS.ingestDicom;
             await ctx.store.markFailed({
               id,
               kind,
+              // a DICOM event is keyed by its study: the failure is listed with the study's results
+              subject: fromDicom ? (letter.originalKey?.toString('utf8') ?? null) : null,
               error: { code: letter.errorCode, message: letter.errorMessage },
             });
           }

@@ -16,10 +16,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../../../engine/errors';
 import { projectRoot } from '../../../engine/paths';
-import type { DecodeLimits } from '../image-decode';
-import type { ModelManifest } from '../model-manifest';
 import { type JobMessage, type ReplyMessage, deserialiseError, reviveResult } from './protocol';
 import {
+  type PrepareInput,
   type PreparedImage,
   type RenderRequest,
   type RenderedImage,
@@ -60,10 +59,7 @@ export class ImageWorkPool {
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(script!, options.onWorkerError));
   }
 
-  prepare(
-    bytes: Uint8Array,
-    input: { manifest: ModelManifest; limits: DecodeLimits },
-  ): Promise<PreparedImage> {
+  prepare(bytes: Uint8Array, input: PrepareInput): Promise<PreparedImage> {
     if (this.size === 0) return prepareImage(bytes, input);
     // The bytes are the caller's (a blob read): copied, not transferred.
     return this.post({ id: 0, op: 'prepare', bytes, input }, []);

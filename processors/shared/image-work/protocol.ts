@@ -1,16 +1,14 @@
 /** Messages between the image work pool and its worker threads. */
 import { EngineError, type ErrorCode, isEngineError } from '../../../engine/errors';
 import { type ImageProblem, ImageRejected } from '../image-decode';
-import type { DecodeLimits } from '../image-decode';
-import type { ModelManifest } from '../model-manifest';
-import type { PreparedImage, RenderRequest, RenderedImage } from './steps';
+import type { PrepareInput, PreparedImage, RenderRequest, RenderedImage } from './steps';
 
 export type JobMessage =
   | {
       id: number;
       op: 'prepare';
       bytes: Uint8Array;
-      input: { manifest: ModelManifest; limits: DecodeLimits };
+      input: PrepareInput;
     }
   | { id: number; op: 'render'; request: RenderRequest };
 

@@ -6,6 +6,7 @@
  * Model inference sits between them, in the main thread, where the dynamic batcher runs.
  */
 import sharp from 'sharp';
+import { type DecodeDicomOptions, type DicomPixelInfo, decodeDicomGray } from '../dicom-pixels';
 import { type DecodeLimits, decodeGray } from '../image-decode';
 import type { ModelManifest } from '../model-manifest';
 import { type Preprocessed, preprocess } from '../preprocess';
@@ -14,6 +15,15 @@ import { type Colormap, PNG_LEVEL, renderHeatmap } from '../runtime/heatmap';
 export interface PreparedImage extends Preprocessed {
   decodeMs: number;
   preprocessMs: number;
+  /** For DICOM input: what the decoder found and applied. */
+  dicom?: DicomPixelInfo;
+}
+
+export interface PrepareInput {
+  manifest: ModelManifest;
+  limits: DecodeLimits;
+  /** Set for a DICOM Part-10 file (else PNG/JPEG): which frame to decode. */
+  dicom?: Pick<DecodeDicomOptions, 'frame'>;
 }
 
 export interface RenderRequest {
@@ -34,19 +44,24 @@ export interface RenderedImage {
 
 const since = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
 
-export async function prepareImage(
-  bytes: Uint8Array,
-  input: { manifest: ModelManifest; limits: DecodeLimits },
-): Promise<PreparedImage> {
+export async function prepareImage(bytes: Uint8Array, input: PrepareInput): Promise<PreparedImage> {
   let t = process.hrtime.bigint();
   const buffer = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const image = await decodeGray(buffer, input.limits);
+  const dicomImage = input.dicom
+    ? await decodeDicomGray(buffer, { ...input.dicom, limits: input.limits })
+    : undefined;
+  const image = dicomImage ?? (await decodeGray(buffer, input.limits));
   const decodeMs = since(t);
   t = process.hrtime.bigint();
   const pre = preprocess(image, input.manifest);
-  return { ...pre, decodeMs, preprocessMs: since(t) };
+  return {
+    ...pre,
+    decodeMs,
+    preprocessMs: since(t),
+    ...(dicomImage ? { dicom: dicomImage.dicom } : {}),
+  };
 }
 
 export async function renderImage(request: RenderRequest): Promise<RenderedImage> {

@@ -1,0 +1,123 @@
+/**
+ * The heatmap overlay of a result as a DICOM Secondary Capture instance in a new series of the
+ * same study (PS3.3 A.8.1 SC Image IOD) — pure: the source instance's header and the overlay's
+ * RGB pixels in, a dcmjs naturalised dataset out.
+ *
+ * UIDs are derived from the result id, so a redelivered result produces the same Series and SOP
+ * Instance UIDs and the PACS replaces the instance instead of storing a duplicate.
+ */
+import { createHash } from 'node:crypto';
+import dicomParser from 'dicom-parser';
+
+export const SECONDARY_CAPTURE_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.7';
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+
+/** A 2.25 UID (PS3.5 B.2) from 128 bits of SHA-256 over `seed`: stable for the same seed. */
+export function uidFrom(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex').slice(0, 32);
+  return `2.25.${BigInt(`0x${hex}`).toString()}`;
+}
+
+/** The Patient and General Study module attributes copied from the source instance. */
+const COPIED = {
+  PatientName: 'x00100010',
+  PatientID: 'x00100020',
+  IssuerOfPatientID: 'x00100021',
+  PatientBirthDate: 'x00100030',
+  PatientSex: 'x00100040',
+  StudyInstanceUID: 'x0020000d',
+  StudyDate: 'x00080020',
+  StudyTime: 'x00080030',
+  ReferringPhysicianName: 'x00080090',
+  StudyID: 'x00200010',
+  AccessionNumber: 'x00080050',
+  StudyDescription: 'x00081030',
+} as const;
+
+export interface SecondaryCaptureInput {
+  /** The source instance as stored (Part-10). */
+  source: Uint8Array;
+  resultId: string;
+  /** name@version */
+  model: string;
+  /** The class the heatmap explains. */
+  label: string;
+  probability: number;
+  syntheticModel: boolean;
+  /** RGB, 8 bits per sample, row-major. */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  seriesNumber: number;
+  now?: Date;
+}
+
+const da = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, '');
+const tm = (d: Date) => d.toISOString().slice(11, 19).replace(/:/g, '');
+
+export function secondaryCaptureDataset(input: SecondaryCaptureInput): Record<string, unknown> {
+  const src = dicomParser.parseDicom(input.source, { untilTag: 'x7fe00010' });
+  // Text is written as UTF-8 (SpecificCharacterSet ISO_IR 192). Source text is read as UTF-8
+  // when the source says so, else as ISO 8859-1 (which covers the default repertoire).
+  const utf8 = (src.string('x00080005') ?? '').includes('ISO_IR 192');
+  const text = (tag: string): string | undefined => {
+    const el = src.elements[tag];
+    if (!el || el.length === 0) return undefined;
+    const bytes = src.byteArray.subarray(el.dataOffset, el.dataOffset + el.length);
+    const value = new TextDecoder(utf8 ? 'utf-8' : 'latin1').decode(bytes);
+    return value.replace(/[\0 ]+$/, '');
+  };
+  const copied: Record<string, string> = {};
+  for (const [keyword, tag] of Object.entries(COPIED)) {
+    const v = text(tag);
+    if (v !== undefined) copied[keyword] = v;
+  }
+  if (!copied.StudyInstanceUID) throw new Error('the source instance has no Study Instance UID');
+  const now = input.now ?? new Date();
+  const percent = (input.probability * 100).toFixed(1);
+  const description = [
+    `Grad-CAM heatmap of "${input.label}" (p=${percent} %) by ${input.model}`,
+    input.syntheticModel
+      ? 'synthetic-data model — not for clinical use'
+      : 'AI output — not a diagnosis',
+  ].join('; ');
+  return {
+    SpecificCharacterSet: 'ISO_IR 192',
+    ...copied,
+    SOPClassUID: SECONDARY_CAPTURE_SOP_CLASS,
+    SOPInstanceUID: uidFrom(`${input.resultId}:sc-instance`),
+    SeriesInstanceUID: uidFrom(`${input.resultId}:sc-series`),
+    Modality: 'OT',
+    ConversionType: 'WSD',
+    SeriesNumber: String(input.seriesNumber),
+    InstanceNumber: '1',
+    SeriesDescription: `medstream ${input.model} Grad-CAM`.slice(0, 64),
+    ImageType: ['DERIVED', 'SECONDARY'],
+    DerivationDescription: description.slice(0, 1024),
+    ContentDate: da(now),
+    ContentTime: tm(now),
+    SeriesDate: da(now),
+    SeriesTime: tm(now),
+    Manufacturer: 'medstream',
+    SoftwareVersions: input.model,
+    BurnedInAnnotation: 'NO',
+    SourceImageSequence: [
+      {
+        ReferencedSOPClassUID: src.string('x00080016') ?? src.string('x00020002'),
+        ReferencedSOPInstanceUID: src.string('x00080018') ?? src.string('x00020003'),
+      },
+    ],
+    SamplesPerPixel: 3,
+    PhotometricInterpretation: 'RGB',
+    PlanarConfiguration: 0,
+    Rows: input.height,
+    Columns: input.width,
+    BitsAllocated: 8,
+    BitsStored: 8,
+    HighBit: 7,
+    PixelRepresentation: 0,
+    PixelData: [
+      input.rgb.buffer.slice(input.rgb.byteOffset, input.rgb.byteOffset + input.rgb.byteLength),
+    ],
+  };
+}

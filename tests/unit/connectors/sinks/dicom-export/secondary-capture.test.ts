@@ -1,0 +1,70 @@
+import { backoffMs } from '../../../../../connectors/sinks/dicom-export';
+import {
+  SECONDARY_CAPTURE_SOP_CLASS,
+  secondaryCaptureDataset,
+  uidFrom,
+} from '../../../../../connectors/sinks/dicom-export/secondary-capture';
+import { makeDicomInstanceWithIds } from '../../../../helpers/dicom-fixtures';
+
+describe('[REQ-DCM-11] the heatmap as a Secondary Capture of the same study', () => {
+  const source = makeDicomInstanceWithIds({ kind: 'CR', patientName: 'MÜLLER^ANNA' });
+  const input = {
+    source: source.bytes,
+    resultId: 'r-1',
+    model: 'cxr-demo@1.0.0',
+    label: 'covid19',
+    probability: 0.934,
+    syntheticModel: true,
+    rgb: new Uint8Array(4 * 3 * 3),
+    width: 4,
+    height: 3,
+    seriesNumber: 9901,
+    now: new Date('2026-11-25T10:11:12Z'),
+  };
+
+  it('copies the patient and study, takes new series/instance UIDs stable per result', () => {
+    const ds = secondaryCaptureDataset(input);
+    expect(ds).toMatchObject({
+      SOPClassUID: SECONDARY_CAPTURE_SOP_CLASS,
+      StudyInstanceUID: source.ids.studyInstanceUid,
+      PatientID: source.ids.patientId,
+      AccessionNumber: source.ids.accessionNumber,
+      Modality: 'OT',
+      SeriesNumber: '9901',
+      ImageType: ['DERIVED', 'SECONDARY'],
+      SamplesPerPixel: 3,
+      PhotometricInterpretation: 'RGB',
+      Rows: 3,
+      Columns: 4,
+      ContentDate: '20261125',
+      ContentTime: '101112',
+      SpecificCharacterSet: 'ISO_IR 192',
+      SourceImageSequence: [
+        {
+          ReferencedSOPClassUID: source.ids.sopClassUid,
+          ReferencedSOPInstanceUID: source.ids.sopInstanceUid,
+        },
+      ],
+    });
+    expect(ds.SeriesInstanceUID).not.toBe(source.ids.seriesInstanceUid);
+    expect(ds.SOPInstanceUID).toBe(secondaryCaptureDataset(input).SOPInstanceUID);
+    expect(ds.SOPInstanceUID).not.toBe(
+      secondaryCaptureDataset({ ...input, resultId: 'r-2' }).SOPInstanceUID,
+    );
+    expect(String(ds.DerivationDescription)).toBe(
+      'Grad-CAM heatmap of "covid19" (p=93.4 %) by cxr-demo@1.0.0; synthetic-data model — not for clinical use',
+    );
+    expect((ds.PixelData as ArrayBuffer[])[0]!.byteLength).toBe(36);
+  });
+
+  it('UIDs are valid 2.25 UIDs of at most 64 characters; backoff doubles up to its cap', () => {
+    for (const seed of ['a', 'r-1:sc-series', 'x'.repeat(500)]) {
+      const uid = uidFrom(seed);
+      expect(uid).toMatch(/^2\.25\.(0|[1-9][0-9]*)$/);
+      expect(uid.length).toBeLessThanOrEqual(64);
+    }
+    expect([1, 2, 3, 4, 5, 6].map((a) => backoffMs(a, 1000, 10000))).toEqual([
+      1000, 2000, 4000, 8000, 10000, 10000,
+    ]);
+  });
+});

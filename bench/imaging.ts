@@ -11,7 +11,6 @@
  *
  *   npm run bench:imaging -- [--clients 8] [--requests 96] [--size 1024]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { DynamicBatcher } from '../processors/shared/dynamic-batcher';
 import { ImageWorkPool } from '../processors/shared/image-work/pool';
 import { type ClassifierRuntime, loadClassifier } from '../processors/shared/runtime/classifier';
 import { benchImages, drive, finish, prepare, shippedModel } from './imaging-common';
+import { spawnServer, stopChild } from './processes';
 
 const { values } = parseArgs({
   options: {
@@ -33,34 +33,6 @@ const { values } = parseArgs({
 });
 const CLIENTS = Number(values.clients);
 const REQUESTS = Number(values.requests);
-
-async function spawnServer(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 120000;
-  for (;;) {
-    const m = /listening on (http:\/\/\S+)/.exec(output);
-    if (m) return { child, url: m[1]! };
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 
 /** ms per image for classify + Grad-CAM on a batch of 8, after warm-up. */
 async function runtimeCost(runtime: ClassifierRuntime, tensors: Float32Array[]): Promise<number> {
@@ -131,7 +103,7 @@ async function main(): Promise<void> {
   };
   await drive(CLIENTS * 2, CLIENTS, seedRequest);
   const seedResult = await drive(REQUESTS, CLIENTS, seedRequest);
-  await stop(seed.child);
+  await stopChild(seed.child);
 
   // (c) medstream end to end, on the local Kafka.
   const kafkaDir = mkdtempSync(join(tmpdir(), 'bench-imaging-kafka-'));
@@ -172,7 +144,7 @@ async function main(): Promise<void> {
   };
   await drive(CLIENTS * 2, CLIENTS, pipelineRequest);
   const pipeline = await drive(REQUESTS, CLIENTS, pipelineRequest);
-  await stop(engine.child);
+  await stopChild(engine.child);
   await kafka?.stop();
   rmSync(kafkaDir, { recursive: true, force: true });
   rmSync(blobDir, { recursive: true, force: true });

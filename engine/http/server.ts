@@ -106,7 +106,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
             413,
             'body-too-large',
             'Request body too large',
-            `limit is ${options.bodyLimit} bytes`,
+            `limit is ${request.routeOptions.bodyLimit ?? options.bodyLimit} bytes`,
           ),
           instance,
         );

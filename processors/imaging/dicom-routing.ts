@@ -8,7 +8,7 @@ import { classifyDicomSopClass } from '../shared/dicom-pixels';
 export interface DicomRoute {
   /** Modality (0008,0060) values, e.g. CR, DX; absent = any. */
   modalities?: string[];
-  /** SOP Class UIDs; absent = any image class. */
+  /** SOP Class UIDs; absent = any image class. Naming a class unknown to medstream routes it too. */
   sopClassUids?: string[];
   /** Body Part Examined (0018,0015) values, e.g. CHEST; absent = any (also when not sent). */
   bodyParts?: string[];
@@ -37,7 +37,9 @@ export function routeDicomInstance(
   instance: RoutableInstance,
 ): RouteDecision {
   const sop = classifyDicomSopClass(instance.sopClassUid);
-  if (!sop.image)
+  // A class this build does not know can still be routed by a rule that names it.
+  const named = routes.some((r) => r.sopClassUids?.includes(instance.sopClassUid));
+  if (!sop.image && !(named && sop.kind.startsWith('unknown')))
     return {
       route: false,
       reason: 'not-an-image',

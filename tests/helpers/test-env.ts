@@ -55,7 +55,16 @@ export interface TestSettings {
   extra?: Record<string, unknown>;
 }
 
-export function settingsToOverrides(s: TestSettings): Record<string, unknown> {
+/**
+ * Settings of the registry's components that every test engine needs: the DICOM SCP on any free
+ * port, since several engines run at once. Merged under a test's own `components`.
+ */
+const REGISTRY_TEST_DEFAULTS = { components: { 'dicom-dimse': { port: 0 } } };
+
+export function settingsToOverrides(
+  s: TestSettings,
+  { registry = true }: { registry?: boolean } = {},
+): Record<string, unknown> {
   const merged: Record<string, unknown> = {
     http: { host: '127.0.0.1', port: 0 },
     kafka: {
@@ -68,8 +77,7 @@ export function settingsToOverrides(s: TestSettings): Record<string, unknown> {
     store: { url: s.storeUrl, embedded: { dataDir: 'memory://' } },
     blobs: { dir: s.blobDir },
     log: { level: process.env.MEDSTREAM_TEST_LOG_LEVEL ?? 'error' },
-    // Any free port: several engines run at once in the tests.
-    components: { 'dicom-dimse': { port: 0 } },
+    ...(registry ? REGISTRY_TEST_DEFAULTS : {}),
   };
   for (const [section, values] of Object.entries(s.extra ?? {})) {
     merged[section] = { ...(merged[section] as object | undefined), ...(values as object) };

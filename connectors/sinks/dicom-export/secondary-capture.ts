@@ -116,6 +116,8 @@ export function secondaryCaptureDataset(input: SecondaryCaptureInput): Record<st
     BitsStored: 8,
     HighBit: 7,
     PixelRepresentation: 0,
+    // 8-bit samples: Pixel Data is OB (dcmjs cannot tell OB from OW on its own)
+    _vrMap: { PixelData: 'OB' },
     PixelData: [
       input.rgb.buffer.slice(input.rgb.byteOffset, input.rgb.byteOffset + input.rgb.byteLength),
     ],

@@ -4,8 +4,16 @@
  */
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
-/** Every Storage SOP Class lives under this root (PS3.4 Annex B / PS3.6 Annex A). */
+/** Nearly every Storage SOP Class lives under this root (PS3.4 Annex B / PS3.6 Annex A). */
 export const STORAGE_SOP_CLASS_ROOT = '1.2.840.10008.5.1.4.1.1.';
+/** The storage SOP classes that do not: Hanging Protocol, Color Palette, implant templates. */
+export const OTHER_STORAGE_SOP_CLASSES: readonly string[] = [
+  '1.2.840.10008.5.1.4.38.1', // Hanging Protocol Storage
+  '1.2.840.10008.5.1.4.39.1', // Color Palette Storage
+  '1.2.840.10008.5.1.4.43.1', // Generic Implant Template Storage
+  '1.2.840.10008.5.1.4.44.1', // Implant Assembly Template Storage
+  '1.2.840.10008.5.1.4.45.1', // Implant Template Group Storage
+];
 
 /** The transfer syntaxes the SCP accepts, in no order: the caller's preference wins. */
 export const ACCEPTED_TRANSFER_SYNTAXES = [
@@ -29,7 +37,7 @@ export interface AssociationPolicy {
   aeTitle: string;
   /** Calling AE titles allowed to associate; empty = any. */
   allowedCallingAeTitles: readonly string[];
-  /** Peer IP addresses allowed to connect; empty = any. */
+  /** Peer IP addresses allowed to associate; empty = any. */
   allowedHosts: readonly string[];
   maxAssociations: number;
 }
@@ -124,7 +132,9 @@ export function decidePresentationContext(
   proposed: readonly string[],
   accepted: readonly string[] = ACCEPTED_TRANSFER_SYNTAXES,
 ): ContextDecision {
-  const isStorage = abstractSyntaxUid.startsWith(STORAGE_SOP_CLASS_ROOT);
+  const isStorage =
+    abstractSyntaxUid.startsWith(STORAGE_SOP_CLASS_ROOT) ||
+    OTHER_STORAGE_SOP_CLASSES.includes(abstractSyntaxUid);
   if (!isStorage && abstractSyntaxUid !== VERIFICATION_SOP_CLASS)
     return { result: 'abstract-syntax-not-supported' };
   const ts = proposed.find((t) => accepted.includes(t.trim()));

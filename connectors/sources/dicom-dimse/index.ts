@@ -1,9 +1,8 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { Counter, Gauge } from 'prom-client';
-import dimse from 'dcmjs-dimse';
 import type { Component } from '../../../engine/contracts';
 import { publishDicomInstance } from '../../shared/dicom/intake';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../../shared/dicom/part10';
+import { configureDicomImplementation } from '../../shared/dicom/implementation';
 import { MedstreamScp } from './scp';
 
 interface DicomDimseConfig {
@@ -32,15 +31,17 @@ interface ScpTimers {
  * connectors/sources/dicom-dimse — a DICOM node a PACS or modality can push to: C-ECHO and
  * C-STORE SCP for every storage SOP class and the common transfer syntaxes (the caller's
  * proposal wins), listening on one configured address (not all interfaces).
- *  1. TCP connect: over `maxAssociations` open → A-ASSOCIATE-RJ (transient, local limit).
- *  2. A-ASSOCIATE-RQ: wrong called AE, calling AE or host not allowed → A-ASSOCIATE-RJ with the
- *     PS3.8 reason; otherwise each presentation context is accepted or rejected on its own.
+ *  1. A-ASSOCIATE-RQ: wrong called AE, calling AE or host not allowed → A-ASSOCIATE-RJ with the
+ *     PS3.8 reason; then, with `maxAssociations` connections already open (silent ones count
+ *     too) → A-ASSOCIATE-RJ (transient, local limit); otherwise each presentation context is
+ *     accepted or rejected on its own.
  *  3. C-STORE: the dataset bytes as received + a File Meta header → blob store →
  *     DicomInstanceReceived on medstream.ingest.dicom.v1 (key StudyInstanceUID) → Kafka ack →
  *     status 0x0000. Any failure → a failure status (scp.ts), never a false success.
  *  4. A-ABORT or a dropped connection: the socket is destroyed; instances already answered with
  *     success are durable, the one in flight was never confirmed (the sender resends it).
- *  5. Idle past `idleTimeoutMs`, or no A-ASSOCIATE-RQ within `associationTimeoutMs`: A-ABORT.
+ *  5. Idle past `idleTimeoutMs`, or no A-ASSOCIATE-RQ within `associationTimeoutMs`: the
+ *     connection is aborted / closed (whichever of the library's two timers fires first).
  */
 export const dicomDimseSource: Component<DicomDimseConfig> = {
   name: 'dicom-dimse',
@@ -178,10 +179,7 @@ export const dicomDimseSource: Component<DicomDimseConfig> = {
     return {
       start: async () => {
         if (!config.enabled) return;
-        dimse.log.setLevel('silent');
-        dimse.Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
-        dimse.Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
-        dimse.Implementation.setMaxPduLength(config.maxPduLength);
+        configureDicomImplementation(config.maxPduLength);
         const s = createServer(accept);
         server = s;
         await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { Component } from '../../../engine/contracts';
 import { isEngineError } from '../../../engine/errors';
@@ -25,10 +24,6 @@ interface StowConfig {
 }
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
-
-function baseUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.headers.host ?? request.hostname}`;
-}
 
 /**
  * connectors/sources/dicomweb-stow — STOW-RS (PS3.18 §10.5): `POST /dicomweb/studies[/{study}]`
@@ -162,10 +157,8 @@ export const dicomwebStowSource: Component<StowConfig> = {
                 source: 'stow',
                 remoteHost: request.ip,
               });
-              stored.push({
-                ...ids,
-                retrieveUrl: `${baseUrl(request)}/dicomweb/studies/${header.studyInstanceUid}`,
-              });
+              // No RetrieveURL: medstream is no WADO-RS origin server.
+              stored.push(ids);
               instances.inc({ outcome: 'stored' });
             } catch (err) {
               const retriable =
@@ -188,11 +181,10 @@ export const dicomwebStowSource: Component<StowConfig> = {
               undefined,
               { 'retry-after': '5' },
             );
-          const studyUrl = study ? `${baseUrl(request)}/dicomweb/studies/${study}` : undefined;
           return reply
             .code(stowStatus(stored.length, failed.length))
             .type('application/dicom+json')
-            .send(stowResponse(stored, failed, studyUrl));
+            .send(stowResponse(stored, failed));
         },
       );
     });

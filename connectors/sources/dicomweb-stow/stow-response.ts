@@ -17,7 +17,6 @@ export const FAILURE_REASON = {
 export interface StoredInstance {
   sopClassUid: string;
   sopInstanceUid: string;
-  retrieveUrl?: string;
 }
 
 export interface FailedInstance {
@@ -31,19 +30,17 @@ type JsonDataset = Record<string, JsonAttribute>;
 
 const ui = (v: string | null): JsonAttribute => (v ? { vr: 'UI', Value: [v] } : { vr: 'UI' });
 
+/** No RetrieveURL (0008,1190) anywhere: medstream is no WADO-RS origin server. */
 export function stowResponse(
   stored: readonly StoredInstance[],
   failed: readonly FailedInstance[],
-  studyUrl?: string,
 ): JsonDataset {
   const out: JsonDataset = {};
-  if (studyUrl) out['00081190'] = { vr: 'UR', Value: [studyUrl] };
   out['00081199'] = {
     vr: 'SQ',
     Value: stored.map((s) => ({
       '00081150': ui(s.sopClassUid),
       '00081155': ui(s.sopInstanceUid),
-      ...(s.retrieveUrl ? { '00081190': { vr: 'UR', Value: [s.retrieveUrl] } } : {}),
     })),
   };
   if (failed.length > 0)

@@ -43,4 +43,15 @@ describe('[REQ-DCM-09] DICOM routing is configuration', () => {
       reason: 'no-route',
     });
   });
+
+  it('a storage class unknown to medstream is routed only by a rule that names it', () => {
+    const unknown = '1.2.840.10008.5.1.4.1.1.999.1';
+    const instance = { sopClassUid: unknown, modality: 'OT', bodyPartExamined: null };
+    expect(routeDicomInstance([{ model: 'any' }], instance)).toMatchObject({ route: false });
+    expect(routeDicomInstance([{ sopClassUids: [unknown], model: 'special' }], instance)).toEqual({
+      route: true,
+      model: 'special',
+      frame: 0,
+    });
+  });
 });

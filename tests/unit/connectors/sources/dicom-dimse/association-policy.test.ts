@@ -74,6 +74,11 @@ describe('[REQ-DCM-01] presentation contexts', () => {
       transferSyntaxUid: '1.2.840.10008.1.2.5',
     });
   });
+  it('accepts the storage classes outside the usual root (hanging protocols, palettes)', () => {
+    expect(
+      decidePresentationContext('1.2.840.10008.5.1.4.38.1', ['1.2.840.10008.1.2.1']),
+    ).toMatchObject({ result: 'accept' });
+  });
   it('refuses non-storage services and unknown syntaxes', () => {
     // Study Root Query/Retrieve FIND is not a storage class
     expect(decidePresentationContext('1.2.840.10008.5.1.4.1.2.2.1', ['1.2.840.10008.1.2'])).toEqual(

@@ -60,18 +60,14 @@ describe('[REQ-DCM-06] STOW-RS response', () => {
       ],
     });
     expect(ok['00081198']).toBeUndefined();
-    const none = stowResponse(
-      [],
-      [{ sopClassUid: null, sopInstanceUid: null, reason: 0xc000 }],
-      'http://h/dicomweb/studies/1',
-    );
+    const none = stowResponse([], [{ sopClassUid: null, sopInstanceUid: null, reason: 0xc000 }]);
     expect(none['00081199']).toEqual({ vr: 'SQ', Value: [] });
     expect(none['00081198']!.Value![0]).toEqual({
       '00081150': { vr: 'UI' },
       '00081155': { vr: 'UI' },
       '00081197': { vr: 'US', Value: [0xc000] },
     });
-    expect(none['00081190']).toEqual({ vr: 'UR', Value: ['http://h/dicomweb/studies/1'] });
+    expect(none['00081190']).toBeUndefined();
     expect([stowStatus(2, 0), stowStatus(1, 1), stowStatus(0, 2)]).toEqual([200, 202, 409]);
   });
 });

@@ -17,9 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { fileMetaHeader } from '../connectors/shared/dicom/part10';
-import { type LocalKafka, startLocalKafka } from '../deploy/local/kafka/local-kafka';
-import { projectRoot } from '../engine/paths';
-import { spawnServer, spawnUntil, stopChild } from './processes';
+import { spawnUntil, startBenchMedstream, stopChild } from './processes';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -149,7 +147,8 @@ async function main(): Promise<void> {
   const storescp = await spawnUntil(
     'storescp',
     ['--fork', '+xa', '-aet', 'STORESCP', '-od', outDir, '-pdu', '131072', String(storescpPort)],
-    {},
+    // dcmtk sets TCP_NODELAY only when asked; without it this measures Nagle's algorithm
+    { TCP_NODELAY: '1' },
     /$/,
   );
   for (let tries = 0; ; tries++) {
@@ -162,27 +161,10 @@ async function main(): Promise<void> {
     }
   }
   // medstream: the ingest role only (SCP → blob store → Kafka ack), on a local Kafka.
-  let kafka: LocalKafka | undefined;
-  let brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) {
-    kafka = await startLocalKafka({ dataDir: join(work, 'kafka'), heapMb: 768 });
-    brokers = kafka.brokers.join(',');
-  }
-  const id = Math.random().toString(16).slice(2, 8);
-  const engine = await spawnServer(
-    [join(projectRoot(), 'dist', 'bin', 'medstream.js'), 'start', '--roles', 'ingest'],
-    {
-      MEDSTREAM_KAFKA_BROKERS: brokers,
-      MEDSTREAM_KAFKA_TOPIC_PREFIX: `bench${id}.`,
-      MEDSTREAM_KAFKA_GROUP_ID: `bench${id}`,
-      MEDSTREAM_HTTP_PORT: '0',
-      MEDSTREAM_STORE_EMBEDDED_DATA_DIR: 'memory://',
-      MEDSTREAM_BLOBS_DIR: join(work, 'blobs'),
-      MEDSTREAM_LOG_LEVEL: 'warn',
-      MEDSTREAM_COMPONENTS_DICOM_DIMSE_PORT: '0',
-      MEDSTREAM_COMPONENTS_DICOM_DIMSE_MAX_PDU_LENGTH: '131072',
-    },
-  );
+  const engine = await startBenchMedstream('ingest', work, {
+    MEDSTREAM_COMPONENTS_DICOM_DIMSE_PORT: '0',
+    MEDSTREAM_COMPONENTS_DICOM_DIMSE_MAX_PDU_LENGTH: '131072',
+  });
   const scp = /dicom-dimse listening on dicom:\/\/[^:]+:(\d+)\?aet=(\S+)/.exec(engine.output());
   if (!scp) throw new Error(`no DICOM listener announced:\n${engine.output()}`);
   const [medPort, medAet] = [Number(scp[1]), scp[2]!];
@@ -214,9 +196,8 @@ async function main(): Promise<void> {
   lines.push(
     `  lowest ratio ${Math.min(...ratios).toFixed(2)} (target ≥ 0.5); storescp wrote ${stored} files`,
   );
-  await stopChild(engine.child);
+  await engine.stop();
   await stopChild(storescp.child);
-  await kafka?.stop();
   rmSync(work, { recursive: true, force: true });
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -15,13 +15,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type LocalKafka, startLocalKafka } from '../deploy/local/kafka/local-kafka';
 import { projectRoot } from '../engine/paths';
 import { DynamicBatcher } from '../processors/shared/dynamic-batcher';
 import { ImageWorkPool } from '../processors/shared/image-work/pool';
 import { type ClassifierRuntime, loadClassifier } from '../processors/shared/runtime/classifier';
 import { benchImages, drive, finish, prepare, shippedModel } from './imaging-common';
-import { spawnServer, stopChild } from './processes';
+import { spawnServer, startBenchMedstream, stopChild } from './processes';
 
 const { values } = parseArgs({
   options: {
@@ -106,32 +105,8 @@ async function main(): Promise<void> {
   await stopChild(seed.child);
 
   // (c) medstream end to end, on the local Kafka.
-  const kafkaDir = mkdtempSync(join(tmpdir(), 'bench-imaging-kafka-'));
-  const blobDir = mkdtempSync(join(tmpdir(), 'bench-imaging-blobs-'));
-  let kafka: LocalKafka | undefined;
-  let brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) {
-    kafka = await startLocalKafka({ dataDir: kafkaDir, heapMb: 768 });
-    brokers = kafka.brokers.join(',');
-  }
-  const id = Math.random().toString(16).slice(2, 8);
-  const engine = await spawnServer(
-    [
-      join(projectRoot(), 'dist', 'bin', 'medstream.js'),
-      'start',
-      '--roles',
-      'ingest,process,sink,api',
-    ],
-    {
-      MEDSTREAM_KAFKA_BROKERS: brokers,
-      MEDSTREAM_KAFKA_TOPIC_PREFIX: `bench${id}.`,
-      MEDSTREAM_KAFKA_GROUP_ID: `bench${id}`,
-      MEDSTREAM_HTTP_PORT: '0',
-      MEDSTREAM_STORE_EMBEDDED_DATA_DIR: 'memory://',
-      MEDSTREAM_BLOBS_DIR: blobDir,
-      MEDSTREAM_LOG_LEVEL: 'warn',
-    },
-  );
+  const work = mkdtempSync(join(tmpdir(), 'bench-imaging-'));
+  const engine = await startBenchMedstream('ingest,process,sink,api', work);
   const pipelineRequest = async (i: number) => {
     const res = await fetch(`${engine.url}/api/v1/images?wait=60s`, {
       method: 'POST',
@@ -144,10 +119,8 @@ async function main(): Promise<void> {
   };
   await drive(CLIENTS * 2, CLIENTS, pipelineRequest);
   const pipeline = await drive(REQUESTS, CLIENTS, pipelineRequest);
-  await stopChild(engine.child);
-  await kafka?.stop();
-  rmSync(kafkaDir, { recursive: true, force: true });
-  rmSync(blobDir, { recursive: true, force: true });
+  await engine.stop();
+  rmSync(work, { recursive: true, force: true });
 
   const row = (name: string, r: { perSecond: number; p50: number; p95: number }) =>
     `  ${name.padEnd(58)} ${r.perSecond.toFixed(1).padStart(7)} images/s   p50 ${r.p50.toFixed(0).padStart(5)} ms   p95 ${r.p95.toFixed(0).padStart(5)} ms`;

@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { type LocalKafka, startLocalKafka } from '../deploy/local/kafka/local-kafka';
+import { projectRoot } from '../engine/paths';
 
 /**
  * Starts a process for a benchmark and resolves once its output matches `ready` (the match is
@@ -49,3 +52,47 @@ export const stopChild = (child: ChildProcess) =>
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+
+/**
+ * A medstream process for a benchmark: `medstream start --roles …` on KAFKA_BROKERS, or on a
+ * local single-node Kafka started for it, with topics and group of its own, an in-memory store,
+ * blobs under `workDir`. `stop()` ends the process, then the Kafka it started.
+ */
+export async function startBenchMedstream(
+  roles: string,
+  workDir: string,
+  env: Record<string, string> = {},
+) {
+  let kafka: LocalKafka | undefined;
+  let brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) {
+    kafka = await startLocalKafka({ dataDir: join(workDir, 'kafka'), heapMb: 768 });
+    brokers = kafka.brokers.join(',');
+  }
+  const id = Math.random().toString(16).slice(2, 8);
+  try {
+    const engine = await spawnServer(
+      [join(projectRoot(), 'dist', 'bin', 'medstream.js'), 'start', '--roles', roles],
+      {
+        MEDSTREAM_KAFKA_BROKERS: brokers,
+        MEDSTREAM_KAFKA_TOPIC_PREFIX: `bench${id}.`,
+        MEDSTREAM_KAFKA_GROUP_ID: `bench${id}`,
+        MEDSTREAM_HTTP_PORT: '0',
+        MEDSTREAM_STORE_EMBEDDED_DATA_DIR: 'memory://',
+        MEDSTREAM_BLOBS_DIR: join(workDir, 'blobs'),
+        MEDSTREAM_LOG_LEVEL: 'warn',
+        ...env,
+      },
+    );
+    return {
+      ...engine,
+      stop: async () => {
+        await stopChild(engine.child);
+        await kafka?.stop();
+      },
+    };
+  } catch (err) {
+    await kafka?.stop();
+    throw err;
+  }
+}

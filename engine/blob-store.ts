@@ -23,6 +23,9 @@ export interface BlobStore {
 }
 
 export class FileBlobStore implements BlobStore {
+  /** Fan-out folders known to exist: one mkdir per folder per process, not one per blob. */
+  private readonly folders = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   private pathFor(sha256: string): string {
@@ -35,12 +38,18 @@ export class FileBlobStore implements BlobStore {
     const target = this.pathFor(sha256);
     const existing = await stat(target).catch(() => undefined);
     if (existing?.size === bytes.length) return ref;
-    await mkdir(join(target, '..'), { recursive: true });
+    const folder = join(target, '..');
+    if (!this.folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      this.folders.add(folder);
+    }
     const temp = `${target}.${randomUUID()}.tmp`;
     try {
       await writeFile(temp, bytes, { flag: 'wx' });
       await rename(temp, target);
     } catch (err) {
+      // the folder may have been removed under us: the next put creates it again
+      this.folders.delete(folder);
       await unlink(temp).catch(() => undefined);
       throw new EngineError(
         'STORE_FAILED',

@@ -205,22 +205,26 @@ export class ResultStore {
   }
 
   /** A patient's results, newest first, paged by limit/offset. */
-  async listByPatient(patientId: string, limit = 50, offset = 0): Promise<StoredResult[]> {
-    const { rows } = await guarded('list results', () =>
-      this.sql.query<ResultRow>(
-        `SELECT * FROM results WHERE patient_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
-        [patientId, limit, offset],
-      ),
-    );
-    return rows.map(toStored);
+  listByPatient(patientId: string, limit = 50, offset = 0): Promise<StoredResult[]> {
+    return this.listWhere('patient_id', patientId, limit, offset);
   }
 
   /** The results about one subject (a DICOM study's UID), newest first, paged by limit/offset. */
-  async listBySubject(subject: string, limit = 50, offset = 0): Promise<StoredResult[]> {
+  listBySubject(subject: string, limit = 50, offset = 0): Promise<StoredResult[]> {
+    return this.listWhere('subject', subject, limit, offset);
+  }
+
+  /** `column` is one of the two indexed ones, never caller input. */
+  private async listWhere(
+    column: 'patient_id' | 'subject',
+    value: string,
+    limit: number,
+    offset: number,
+  ): Promise<StoredResult[]> {
     const { rows } = await guarded('list results', () =>
       this.sql.query<ResultRow>(
-        `SELECT * FROM results WHERE subject = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
-        [subject, limit, offset],
+        `SELECT * FROM results WHERE ${column} = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+        [value, limit, offset],
       ),
     );
     return rows.map(toStored);

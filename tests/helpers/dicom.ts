@@ -1,17 +1,13 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DeadLetter } from '../../engine/kafka/dead-letter';
-import { headersToStrings } from '../../engine/kafka/headers';
-import { readTopicToEnd } from '../../engine/kafka/read-to-end';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { projectRoot } from '../../engine/paths';
 import type { RunningEngine } from '../../engine/runtime';
 import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
-import { waitFor } from './wait-for';
+import { readRecords } from './topics';
 
 const run = promisify(execFile);
 
@@ -72,57 +68,5 @@ export async function dcmtk(tool: string, args: string[], timeoutMs = 60000): Pr
 }
 
 /** Every DicomInstanceReceived on the engine's ingest topic so far. */
-export async function dicomEvents(engine: RunningEngine): Promise<DicomInstanceReceived[]> {
-  // A fresh broker may answer "not the coordinator" for a while: retried, not a failure.
-  return waitFor(() => readDicomEvents(engine), {
-    timeoutMs: 30000,
-    intervalMs: 500,
-    what: 'the DICOM ingest topic',
-  });
-}
-
-async function readDicomEvents(engine: RunningEngine): Promise<DicomInstanceReceived[]> {
-  const events: DicomInstanceReceived[] = [];
-  await readTopicToEnd(
-    engine.kafka,
-    engine.topics.physical(TOPICS.ingestDicom),
-    `read-${randomUUID()}`,
-    async (_p, m) => {
-      events.push(
-        engine.serde.decode<DicomInstanceReceived>(
-          RECORDS.dicomInstanceReceived,
-          m.value,
-          headersToStrings(m.headers),
-        ),
-      );
-    },
-    { throwaway: true },
-  );
-  return events;
-}
-
-/** Every dead letter on the engine's DLQ so far. */
-export async function deadLetters(engine: RunningEngine): Promise<DeadLetter[]> {
-  return waitFor(
-    async () => {
-      const letters: DeadLetter[] = [];
-      await readTopicToEnd(
-        engine.kafka,
-        engine.topics.physical(TOPICS.dlq),
-        `read-${randomUUID()}`,
-        async (_p, m) => {
-          letters.push(
-            engine.serde.decode<DeadLetter>(
-              RECORDS.deadLetter,
-              m.value,
-              headersToStrings(m.headers),
-            ),
-          );
-        },
-        { throwaway: true },
-      );
-      return letters;
-    },
-    { timeoutMs: 30000, intervalMs: 500, what: 'the DLQ topic' },
-  );
-}
+export const dicomEvents = (engine: RunningEngine) =>
+  readRecords<DicomInstanceReceived>(engine, TOPICS.ingestDicom, RECORDS.dicomInstanceReceived);

@@ -3,14 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RunningEngine } from '../../engine/runtime';
-import {
-  dcmtk,
-  deadLetters,
-  dicomEvents,
-  freePort,
-  packagedDicomFiles,
-  scpAddress,
-} from '../helpers/dicom';
+import { dcmtk, dicomEvents, freePort, packagedDicomFiles, scpAddress } from '../helpers/dicom';
+import { deadLetters } from '../helpers/topics';
 import { makeBasicTextSr, makeDicomInstanceWithIds, newUid } from '../helpers/dicom-fixtures';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
 import { getJson } from '../helpers/vitals';

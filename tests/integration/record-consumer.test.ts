@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Component } from '../../engine/contracts';
 import { EngineError } from '../../engine/errors';
-import type { DeadLetter } from '../../engine/kafka/dead-letter';
-import { headersToStrings } from '../../engine/kafka/headers';
-import { readTopicToEnd } from '../../engine/kafka/read-to-end';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { loadConfig } from '../../engine/config/load-config';
 import { createLogger } from '../../engine/logger';
@@ -12,6 +9,9 @@ import { vitalsToRiskResult } from '../../processors/icu-risk/vitals-to-risk-res
 import type { VitalSignsSubmitted } from '../../processors/icu-risk/vitals-to-risk-result';
 import { createTestSettings, settingsToOverrides } from '../helpers/test-env';
 import { waitFor } from '../helpers/wait-for';
+import { readTopicToEnd } from '../../engine/kafka/read-to-end';
+import { headersToStrings } from '../../engine/kafka/headers';
+import { deadLetters } from '../helpers/topics';
 
 /**
  * The engine's consume → handle → produce → commit loop, driven by a test processor on a real
@@ -145,18 +145,7 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
     expect(handledOrder.indexOf(ids.flaky)).toBeLessThan(handledOrder.indexOf(ids.last));
     expect(results).toEqual([ids.first, ids.flaky, ids.last]);
 
-    const letters: DeadLetter[] = [];
-    await readTopicToEnd(
-      engine.kafka,
-      engine.topics.physical(TOPICS.dlq),
-      `read-${randomUUID()}`,
-      async (_p, m) => {
-        letters.push(
-          engine.serde.decode<DeadLetter>(RECORDS.deadLetter, m.value, headersToStrings(m.headers)),
-        );
-      },
-      { throwaway: true },
-    );
+    const letters = await deadLetters(engine);
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({
       errorCode: 'KAFKA_PRODUCE_FAILED',

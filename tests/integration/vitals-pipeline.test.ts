@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import type { RunningEngine } from '../../engine/runtime';
-import { readTopicToEnd } from '../../engine/kafka/read-to-end';
-import { headersToStrings } from '../../engine/kafka/headers';
-import type { DeadLetter } from '../../engine/kafka/dead-letter';
 import { STORE_KINDS, createTestSettings, startTestEngine } from '../helpers/test-env';
 import { getJson, postJson, vitalsBody } from '../helpers/vitals';
 import { waitFor } from '../helpers/wait-for';
+import { deadLetters } from '../helpers/topics';
 
 describe.each(STORE_KINDS)('[REQ-PATH-01] vitals → NEWS2 → REST, store: %s', (storeKind) => {
   let engine: RunningEngine;
@@ -200,18 +198,7 @@ describe.each(STORE_KINDS)('[REQ-PATH-01] vitals → NEWS2 → REST, store: %s',
     );
     expect(failed.json.error).toMatchObject({ code: 'SCHEMA_UNKNOWN' });
 
-    const letters: DeadLetter[] = [];
-    await readTopicToEnd(
-      engine.kafka,
-      engine.topics.physical(TOPICS.dlq),
-      `read-${randomUUID()}`,
-      async (_p, m) => {
-        letters.push(
-          engine.serde.decode<DeadLetter>(RECORDS.deadLetter, m.value, headersToStrings(m.headers)),
-        );
-      },
-      { throwaway: true },
-    );
+    const letters = await deadLetters(engine);
     const codes = letters
       .filter((l) => l.originalTopic === TOPICS.ingestVitals)
       .map((l) => l.errorCode)

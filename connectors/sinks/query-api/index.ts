@@ -1,5 +1,6 @@
 import type { Component, ComponentContext } from '../../../engine/contracts';
 import { HttpProblem } from '../../../engine/http/problem';
+import type { StoredResult } from '../../../engine/store/result-store';
 import { resultView } from '../../shared/result-view';
 
 /** The PNG a result refers to (`payload[section][key]` is a blob URI); 404 when there is none. */
@@ -83,49 +84,49 @@ export const queryApi: Component<QueryApiConfig> = {
       );
     }
 
-    ctx.http.get<{ Params: { id: string }; Querystring: { limit: number; offset: number } }>(
+    /** A paged, newest-first list of results, by patient or by study. */
+    const listRoute = (
+      path: string,
+      param: { name: string; schema: Record<string, unknown> },
+      list: (key: string, limit: number, offset: number) => Promise<StoredResult[]>,
+      answerKey: string,
+    ) =>
+      ctx.http.get<{
+        Params: Record<string, string>;
+        Querystring: { limit: number; offset: number };
+      }>(
+        path,
+        {
+          schema: {
+            params: { type: 'object', properties: { [param.name]: param.schema } },
+            querystring: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                limit: { type: 'integer', minimum: 1, maximum: config.maxPageSize, default: 50 },
+                offset: { type: 'integer', minimum: 0, default: 0 },
+              },
+            },
+          },
+        },
+        async (request) => {
+          const { limit, offset } = request.query;
+          const key = request.params[param.name]!;
+          const rows = await list(key, limit, offset);
+          return { [answerKey]: key, limit, offset, items: rows.map(resultView) };
+        },
+      );
+    listRoute(
       '/api/v1/patients/:id/results',
-      {
-        schema: {
-          querystring: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              limit: { type: 'integer', minimum: 1, maximum: config.maxPageSize, default: 50 },
-              offset: { type: 'integer', minimum: 0, default: 0 },
-            },
-          },
-        },
-      },
-      async (request) => {
-        const { limit, offset } = request.query;
-        const rows = await ctx.store.listByPatient(request.params.id, limit, offset);
-        return { patientId: request.params.id, limit, offset, items: rows.map(resultView) };
-      },
+      { name: 'id', schema: { type: 'string' } },
+      (id, limit, offset) => ctx.store.listByPatient(id, limit, offset),
+      'patientId',
     );
-    ctx.http.get<{ Params: { uid: string }; Querystring: { limit: number; offset: number } }>(
+    listRoute(
       '/api/v1/studies/:uid/results',
-      {
-        schema: {
-          params: {
-            type: 'object',
-            properties: { uid: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 } },
-          },
-          querystring: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              limit: { type: 'integer', minimum: 1, maximum: config.maxPageSize, default: 50 },
-              offset: { type: 'integer', minimum: 0, default: 0 },
-            },
-          },
-        },
-      },
-      async (request) => {
-        const { limit, offset } = request.query;
-        const rows = await ctx.store.listBySubject(request.params.uid, limit, offset);
-        return { studyInstanceUid: request.params.uid, limit, offset, items: rows.map(resultView) };
-      },
+      { name: 'uid', schema: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 } },
+      (uid, limit, offset) => ctx.store.listBySubject(uid, limit, offset),
+      'studyInstanceUid',
     );
     return { start: async () => undefined, stop: async () => undefined };
   },

@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
@@ -7,6 +15,7 @@ import { basename, join } from 'node:path';
 import { datasetOffset, readInstanceHeader } from '../../connectors/shared/dicom/part10';
 import type { RunningEngine } from '../../engine/runtime';
 import { dcmtk, dicomEvents, freePort, packagedDicomFiles, scpAddress } from '../helpers/dicom';
+import { makeDicomInstance } from '../helpers/dicom-fixtures';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
 import { waitFor } from '../helpers/wait-for';
 
@@ -31,6 +40,7 @@ describe('[REQ-DCM-01] DICOM C-ECHO / C-STORE SCP against dcmtk', () => {
           allowedCallingAeTitles: [CALLING],
           maxAssociations: 3,
           associationTimeoutMs: 500,
+          maxInstanceBytes: 1_800_000, // above every packaged test file (≤ 1.7 MB)
         },
       },
     });
@@ -178,6 +188,20 @@ describe('[REQ-DCM-01] DICOM C-ECHO / C-STORE SCP against dcmtk', () => {
     const store = await dcmtk('storescu', ['-v', ...peer(), broken]);
     expect(store.output).toMatch(/Received Store Response \(Error: CannotUnderstand\)/);
     expect((await dicomEvents(engine)).length).toBe(before);
+  });
+
+  it('[REQ-DCM-04b] an instance over maxInstanceBytes gets 0xA700 and nothing is published; the association goes on', async () => {
+    const before = (await dicomEvents(engine)).length;
+    const big = join(work, 'big.dcm');
+    writeFileSync(
+      big,
+      makeDicomInstance({ kind: 'DX', rows: 1024, columns: 1024, content: 'gradient' }),
+    ); // 2 MB
+    const small = packagedDicomFiles().find((f) => f.endsWith('explicit_little.dcm'))!;
+    const store = await dcmtk('storescu', ['-v', '--no-halt', ...peer(), big, small]);
+    expect(store.output).toMatch(/Received Store Response \(Refused: OutOfResources\)/);
+    expect(store.output).toMatch(/Received Store Response \(Success\)/);
+    expect((await dicomEvents(engine)).length).toBe(before + 1);
   });
 
   it('[REQ-DCM-05] over maxAssociations → rejected transient (local limit); idle connections are closed', async () => {

@@ -14,6 +14,7 @@ interface DicomDimseConfig {
   allowedHosts: string[];
   maxAssociations: number;
   maxPduLength: number;
+  maxInstanceBytes: number;
   associationTimeoutMs: number;
   idleTimeoutMs: number;
   drainTimeoutMs: number;
@@ -89,6 +90,13 @@ export const dicomDimseSource: Component<DicomDimseConfig> = {
         default: 262144,
         description: 'Largest PDU we receive (bytes), offered in A-ASSOCIATE-AC.',
       },
+      maxInstanceBytes: {
+        type: 'integer',
+        minimum: 1024,
+        default: 1073741824,
+        description:
+          'Largest instance accepted (bytes); it is held in memory while it arrives. Larger ones are refused with 0xA700.',
+      },
       associationTimeoutMs: {
         type: 'integer',
         minimum: 100,
@@ -149,6 +157,7 @@ export const dicomDimseSource: Component<DicomDimseConfig> = {
             allowedHosts: config.allowedHosts,
             maxAssociations: config.maxAssociations,
           },
+          maxInstanceBytes: config.maxInstanceBytes,
           activeAssociations: () => sockets.size,
           publish: (received) => publishDicomInstance(ctx, received),
           logger: ctx.logger,

@@ -5,7 +5,8 @@
  *
  * C-STORE contract: the response is sent only after the instance is durable (blob stored and
  * Kafka acknowledged): 0x0000 then. Anything else gets a failure status and nothing is claimed:
- * 0xA700 (out of resources: blob store or Kafka unavailable — the sender retries), 0xA900
+ * 0xA700 (out of resources: blob store or Kafka unavailable — the sender retries — or the
+ * instance is larger than `maxInstanceBytes`), 0xA900
  * (dataset does not match the SOP class in the command), 0xC000 (cannot understand: not a
  * parseable dataset, or a required UID missing), 0x0110 (processing failure: anything else).
  */
@@ -45,6 +46,8 @@ export const CSTORE_STATUS = {
 /** What the SCP hands over: a received instance to make durable, plus its sinks for metrics/logs. */
 export interface ScpDeps {
   policy: AssociationPolicy;
+  /** Largest dataset accepted; a larger one is read to its end, discarded and refused 0xA700. */
+  maxInstanceBytes: number;
   activeAssociations: () => number;
   publish: (received: ReceivedInstance) => Promise<DicomInstanceReceived>;
   logger: Logger;
@@ -58,17 +61,25 @@ class RawDataset {
   constructor(
     readonly bytes: Buffer,
     readonly transferSyntaxUid: string,
+    /** Bytes that arrived past the limit (then `bytes` is empty: the instance is refused). */
+    readonly overflow: number,
   ) {}
 }
 
-/** Collects PDV fragments without parsing; memory is bounded by the association's instance. */
+/**
+ * Collects PDV fragments without parsing. Past `limit` bytes it keeps nothing more (the
+ * instance will be refused), so one association's memory stays bounded by the limit.
+ */
 class CollectingStream extends Writable {
-  readonly chunks: Buffer[] = [];
-  constructor() {
+  chunks: Buffer[] = [];
+  size = 0;
+  constructor(private readonly limit: number) {
     super({ highWaterMark: 64 * 1024 * 1024 });
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size <= this.limit) this.chunks.push(chunk);
+    else this.chunks = [];
     done();
   }
 }
@@ -158,7 +169,7 @@ export class MedstreamScp extends Scp {
 
   /** Keeps the dataset as bytes: no parsing, no transcoding. */
   override createStoreWritableStream(): Writable {
-    return new CollectingStream();
+    return new CollectingStream(this.deps.maxInstanceBytes);
   }
 
   override createDatasetFromStoreWritableStream(
@@ -166,9 +177,11 @@ export class MedstreamScp extends Scp {
     acceptedPresentationContext: { getAcceptedTransferSyntaxUid(): string | undefined },
     callback: (dataset: never) => void,
   ): void {
-    const bytes = Buffer.concat((writable as CollectingStream).chunks);
+    const collected = writable as CollectingStream;
+    const over = Math.max(0, collected.size - this.deps.maxInstanceBytes);
+    const bytes = over > 0 ? Buffer.alloc(0) : Buffer.concat(collected.chunks);
     const ts = acceptedPresentationContext.getAcceptedTransferSyntaxUid() ?? '';
-    callback(new RawDataset(bytes, ts) as never);
+    callback(new RawDataset(bytes, ts, over) as never);
   }
 
   override cStoreRequest(
@@ -201,6 +214,10 @@ export class MedstreamScp extends Scp {
   private async store(request: CStoreRequest): Promise<DicomInstanceReceived> {
     const raw = request.getDataset() as unknown as RawDataset | undefined;
     if (!(raw instanceof RawDataset)) throw new DicomHeaderError('C-STORE without a dataset');
+    if (raw.overflow > 0)
+      throw new InstanceTooLarge(
+        `instance larger than maxInstanceBytes (${this.deps.maxInstanceBytes} bytes)`,
+      );
     const sopClassUid = request.getAffectedSopClassUid();
     const sopInstanceUid = request.getAffectedSopInstanceUid();
     const part10 = toPart10(
@@ -233,6 +250,7 @@ export class MedstreamScp extends Scp {
 
   private failureStatus(err: unknown): [number, string] {
     if (err instanceof SopMismatch) return [CSTORE_STATUS.dataSetDoesNotMatchSopClass, err.message];
+    if (err instanceof InstanceTooLarge) return [CSTORE_STATUS.outOfResources, err.message];
     if (err instanceof DicomHeaderError) return [CSTORE_STATUS.cannotUnderstand, err.message];
     if (isEngineError(err) && (err.retriable || err.code === 'STORE_FAILED'))
       return [CSTORE_STATUS.outOfResources, `${err.code}: try again later`];
@@ -246,3 +264,4 @@ export class MedstreamScp extends Scp {
 }
 
 class SopMismatch extends Error {}
+class InstanceTooLarge extends Error {}

@@ -24,4 +24,12 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  {
+    // the web page's script runs in the browser
+    files: ['connectors/sinks/web-page/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', fetch: 'readonly', window: 'readonly' },
+    },
+  },
 );

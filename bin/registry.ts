@@ -6,6 +6,7 @@
  */
 import { dicomExportSink } from '../connectors/sinks/dicom-export';
 import { resultStoreSink } from '../connectors/sinks/result-store';
+import { webPage } from '../connectors/sinks/web-page';
 import { queryApi } from '../connectors/sinks/query-api';
 import { dicomDimseSource } from '../connectors/sources/dicom-dimse';
 import { dicomwebStowSource } from '../connectors/sources/dicomweb-stow';
@@ -28,6 +29,7 @@ export const COMPONENTS: readonly AnyComponent[] = [
   dicomwebStowSource,
   seedCovid19Api,
   queryApi,
+  webPage,
 ];
 
 export function componentSchemas(): Record<string, ConfigSchema> {

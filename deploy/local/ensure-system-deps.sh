@@ -4,6 +4,7 @@
 #   - a Java runtime (17+) and Maven: the local single-node Kafka comes from Maven Central jars;
 #   - dcmtk (echoscu, storescu, dcmsend, storescp, dcmodify) and Orthanc with its DICOMweb
 #     plugin: the DICOM peers of the tests (Orthanc is started by the tests, never as a service);
+#   - Chromium: the browser the web page's end-to-end test drives (playwright-core, no download);
 #   - a PostgreSQL server on 127.0.0.1:5432 for the PostgreSQL variants of the tests
 #     (skipped when MEDSTREAM_TEST_POSTGRES_URL points elsewhere).
 # Idempotent and quiet when everything is there.
@@ -15,6 +16,7 @@ command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v dcmsend >/dev/null 2>&1 || need_apt+=(dcmtk)
 command -v Orthanc >/dev/null 2>&1 || need_apt+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need_apt+=(orthanc-dicomweb)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ -z "${MEDSTREAM_TEST_POSTGRES_URL:-}" ] && ! command -v pg_ctlcluster >/dev/null 2>&1 && ! command -v pg_isready >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi

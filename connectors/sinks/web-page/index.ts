@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Component } from '../../../engine/contracts';
+import { projectRoot } from '../../../engine/paths';
+
+/** Only our own files, no inline script: the page works under a strict CSP. */
+const CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'";
+
+const FILES = {
+  '/': ['page.html', 'text/html; charset=utf-8'],
+  '/ui/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/ui/style.css': ['style.css', 'text/css; charset=utf-8'],
+} as const;
+
+/**
+ * connectors/sinks/web-page — the small web page of the origin demo, on the durable pipeline:
+ * choose an image, see the classification, the probabilities and the Grad-CAM heatmap; look up
+ * the results of a DICOM study. It calls the public REST API only (no server-side state).
+ */
+export const webPage: Component<Record<string, never>> = {
+  name: 'web-page',
+  role: 'api',
+  description: 'Demo web page: upload an image, see the result and heatmap; study results',
+  configSchema: { type: 'object', additionalProperties: false, properties: {} },
+  create(_config, ctx) {
+    const dir = join(projectRoot(), 'connectors', 'sinks', 'web-page');
+    for (const [path, [file, type]] of Object.entries(FILES)) {
+      const body = readFileSync(join(dir, file));
+      ctx.http.get(path, async (_request, reply) =>
+        reply
+          .type(type)
+          .header('content-security-policy', CSP)
+          .header('x-content-type-options', 'nosniff')
+          .header('cache-control', 'no-cache')
+          .send(body),
+      );
+    }
+    return { start: async () => undefined, stop: async () => undefined };
+  },
+};

@@ -346,6 +346,9 @@ export class ModelRepository extends EventEmitter {
     const names = await subfolders(root);
     const first = !this.firstScanDone;
     for (const name of names) {
+      const versionFolders = await subfolders(join(root, name));
+      // A folder with no version folders is not a model (e.g. models/training, the scripts).
+      if (versionFolders.length === 0 && !this.models.has(name)) continue;
       let state = this.models.get(name);
       if (!state) {
         state = {
@@ -358,7 +361,7 @@ export class ModelRepository extends EventEmitter {
         this.models.set(name, state);
       }
       const seen = new Set<string>();
-      for (const folder of await subfolders(join(root, name))) {
+      for (const folder of versionFolders) {
         seen.add(folder);
         const entry = await inspectVersion(join(root, name, folder), name, folder);
         const before = state.versions.get(folder);

@@ -119,6 +119,15 @@ describe('[REQ-MODEL-REPO] model repository', () => {
     await expect(repo.get('tiny', '3.0')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('a folder without version folders (training scripts, say) is not a model', async () => {
+    const root = newRoot();
+    await writeVersion(root, '1.0.0', 1);
+    mkdirSync(join(root, 'training'));
+    writeFileSync(join(root, 'training', 'train.ts'), '// not a model');
+    const repo = await open(root);
+    expect(repo.status().map((m) => m.name)).toEqual(['tiny']);
+  });
+
   it('respects a pin, and says so when the pinned version does not exist', async () => {
     const root = newRoot();
     await writeVersion(root, '1.0.0', 1);

@@ -34,6 +34,19 @@ const COPIED = {
   StudyDescription: 'x00081030',
 } as const;
 
+/** The Type 2 ones among them: present in the SC even when empty (PS3.3 C.7.1.1, C.7.2.1). */
+const TYPE_2 = [
+  'PatientName',
+  'PatientID',
+  'PatientBirthDate',
+  'PatientSex',
+  'StudyDate',
+  'StudyTime',
+  'ReferringPhysicianName',
+  'StudyID',
+  'AccessionNumber',
+] as const;
+
 export interface SecondaryCaptureInput {
   /** The source instance as stored (Part-10). */
   source: Uint8Array;
@@ -72,6 +85,7 @@ export function secondaryCaptureDataset(input: SecondaryCaptureInput): Record<st
     const v = text(tag);
     if (v !== undefined) copied[keyword] = v;
   }
+  for (const keyword of TYPE_2) copied[keyword] ??= '';
   if (!copied.StudyInstanceUID) throw new Error('the source instance has no Study Instance UID');
   const now = input.now ?? new Date();
   const percent = (input.probability * 100).toFixed(1);
@@ -91,6 +105,8 @@ export function secondaryCaptureDataset(input: SecondaryCaptureInput): Record<st
     ConversionType: 'WSD',
     SeriesNumber: String(input.seriesNumber),
     InstanceNumber: '1',
+    // Type 2C in the SC Image IOD: present, empty (a capture has no patient orientation)
+    PatientOrientation: '',
     SeriesDescription: `medstream ${input.model} Grad-CAM`.slice(0, 64),
     ImageType: ['DERIVED', 'SECONDARY'],
     DerivationDescription: description.slice(0, 1024),

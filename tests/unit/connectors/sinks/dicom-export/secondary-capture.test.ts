@@ -57,6 +57,12 @@ describe('[REQ-DCM-11] the heatmap as a Secondary Capture of the same study', ()
     expect((ds.PixelData as ArrayBuffer[])[0]!.byteLength).toBe(36);
   });
 
+  it('Type 2 attributes are present (empty) even when the source lacks them', () => {
+    const ds = secondaryCaptureDataset(input);
+    for (const k of ['StudyID', 'ReferringPhysicianName', 'PatientBirthDate', 'PatientOrientation'])
+      expect(ds).toHaveProperty(k);
+  });
+
   it('UIDs are valid 2.25 UIDs of at most 64 characters; backoff doubles up to its cap', () => {
     for (const seed of ['a', 'r-1:sc-series', 'x'.repeat(500)]) {
       const uid = uidFrom(seed);

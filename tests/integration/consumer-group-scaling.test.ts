@@ -91,7 +91,15 @@ describe('[REQ-SCALE-01] two processor replicas split the partitions; SIGKILL of
     process.stderr.write(
       `[scaling] replica A consumed ${inA}, B ${inB} before the kill; ${redelivered} result(s) redelivered after it, stored once\n`,
     );
-    const survivor = await assignments(engine, groupId);
+    // The killed replica leaves the group when its session times out (6 s here), which can be
+    // after the last record was stored (when its partitions had nothing left): wait for it.
+    const survivor = await waitFor(
+      async () => {
+        const members = await assignments(engine, groupId);
+        return members.length === 1 ? members : undefined;
+      },
+      { timeoutMs: 60000, intervalMs: 500, what: 'the survivor to own every partition' },
+    );
     expect(survivor).toHaveLength(1);
     expect(survivor[0]!.sort()).toEqual([0, 1, 2, 3]);
     await b.stop('SIGTERM');

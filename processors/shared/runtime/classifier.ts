@@ -176,3 +176,44 @@ export function argmax(values: ArrayLike<number>): number {
     if ((values[i] as number) > (values[best] as number)) best = i;
   return best;
 }
+
+/**
+ * The contract checks every runtime's `classify` makes, around its own `run`: not disposed, a
+ * batch that fits the manifest (checkBatch), Grad-CAM only where available; any error that is
+ * not already an EngineError becomes PROCESSING_FAILED naming the model and the runtime.
+ */
+export async function guardedClassify(
+  manifest: ModelManifest,
+  runtime: {
+    name: string;
+    disposed: boolean;
+    gradcamAvailable: boolean;
+    /** Why Grad-CAM is unavailable, in the manifest's terms. */
+    noGradcam: string;
+    /** The cause as shown in the message (e.g. its first line). */
+    describe: (err: unknown) => string;
+  },
+  batch: Float32Array[],
+  options: ClassifyOptions,
+  run: () => Promise<ClassifierOutput[]>,
+): Promise<ClassifierOutput[]> {
+  const ref = `${manifest.name}@${manifest.version}`;
+  if (runtime.disposed)
+    throw new EngineError('PROCESSING_FAILED', `${ref}: runtime already disposed`);
+  checkBatch(manifest, batch, options);
+  if (options.gradcam && !runtime.gradcamAvailable)
+    throw new EngineError(
+      'PROCESSING_FAILED',
+      `${ref}: Grad-CAM requested but ${runtime.noGradcam}`,
+    );
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    throw new EngineError(
+      'PROCESSING_FAILED',
+      `${ref}: ${runtime.name} inference failed: ${runtime.describe(err)}`,
+      { cause: err },
+    );
+  }
+}

@@ -6,7 +6,7 @@ import { EngineError } from '../../../engine/errors';
 import type { ModelManifest } from '../model-manifest';
 import {
   argmax,
-  checkBatch,
+  guardedClassify,
   logitsFromProbabilities,
   sigmoid,
   softmax,
@@ -444,22 +444,20 @@ export class OnnxClassifier implements ClassifierRuntime {
     batch: Float32Array[],
     options: ClassifyOptions = {},
   ): Promise<ClassifierOutput[]> {
-    const ref = `${this.manifest.name}@${this.manifest.version}`;
-    if (this.disposed)
-      throw new EngineError('PROCESSING_FAILED', `${ref}: runtime already disposed`);
-    checkBatch(this.manifest, batch, options);
-    if (options.gradcam && !this.cam)
-      throw new EngineError(
-        'PROCESSING_FAILED',
-        `${ref}: Grad-CAM requested but the manifest gives no gradcam.onnxTensor + gradcam.head for the ONNX model`,
-      );
-    try {
+    const guard = {
+      name: 'ONNX',
+      disposed: this.disposed,
+      gradcamAvailable: this.cam !== undefined,
+      noGradcam: 'the manifest gives no gradcam.onnxTensor + gradcam.head for the ONNX model',
+      describe: (err: unknown) => (err as Error).message,
+    };
+    return guardedClassify(this.manifest, guard, batch, options, async () => {
       if (this.fixedBatch === undefined || this.fixedBatch === batch.length)
-        return await this.run(batch, options);
+        return this.run(batch, options);
       if (this.fixedBatch !== 1)
         throw new EngineError(
           'PROCESSING_FAILED',
-          `${ref}: the ONNX input has a fixed batch of ${this.fixedBatch}; got ${batch.length}`,
+          `${this.manifest.name}@${this.manifest.version}: the ONNX input has a fixed batch of ${this.fixedBatch}; got ${batch.length}`,
         );
       const out: ClassifierOutput[] = [];
       for (let i = 0; i < batch.length; i++) {
@@ -470,14 +468,7 @@ export class OnnxClassifier implements ClassifierRuntime {
         out.push(one[0] as ClassifierOutput);
       }
       return out;
-    } catch (err) {
-      if (err instanceof EngineError) throw err;
-      throw new EngineError(
-        'PROCESSING_FAILED',
-        `${ref}: ONNX inference failed: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+    });
   }
 
   private async run(batch: Float32Array[], options: ClassifyOptions): Promise<ClassifierOutput[]> {

@@ -5,7 +5,7 @@ import { EngineError, toEngineError } from '../../../engine/errors';
 import type { ModelManifest } from '../model-manifest';
 import {
   argmax,
-  checkBatch,
+  guardedClassify,
   sigmoid,
   softmax,
   type ClassifierOutput,
@@ -399,25 +399,16 @@ export class TfjsClassifier implements ClassifierRuntime {
     batch: Float32Array[],
     options: ClassifyOptions = {},
   ): Promise<ClassifierOutput[]> {
-    const ref = `${this.manifest.name}@${this.manifest.version}`;
-    if (this.disposed)
-      throw new EngineError('PROCESSING_FAILED', `${ref}: runtime already disposed`);
-    checkBatch(this.manifest, batch, options);
-    if (options.gradcam && !this.gradcamAvailable)
-      throw new EngineError(
-        'PROCESSING_FAILED',
-        `${ref}: Grad-CAM requested but the manifest names no gradcam.targetLayer`,
-      );
-    try {
-      return await exclusive(this.backend, () => this.run(batch, options));
-    } catch (err) {
-      if (err instanceof EngineError) throw err;
-      throw new EngineError(
-        'PROCESSING_FAILED',
-        `${ref}: tfjs inference failed: ${firstLine(err)}`,
-        { cause: err },
-      );
-    }
+    const guard = {
+      name: 'tfjs',
+      disposed: this.disposed,
+      gradcamAvailable: this.gradcamAvailable,
+      noGradcam: 'the manifest names no gradcam.targetLayer',
+      describe: firstLine,
+    };
+    return guardedClassify(this.manifest, guard, batch, options, () =>
+      exclusive(this.backend, () => this.run(batch, options)),
+    );
   }
 
   private async run(batch: Float32Array[], options: ClassifyOptions): Promise<ClassifierOutput[]> {

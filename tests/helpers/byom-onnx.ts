@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import type { ModelManifest } from '../../processors/shared/model-manifest';
+import { seededRandom } from './seeded-random';
 
 /** NIH ChestX-ray14 findings plus four CheXpert-style ones: 18 labels. */
 export const BYOM_LABELS = [
@@ -68,18 +69,6 @@ export function byomManifest(): ModelManifest {
   };
 }
 
-/** mulberry32 uniform in [-1, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
-
 function floatTensor(name: string, dims: number[], data: Float32Array): onnx.ITensorProto {
   const raw = new Uint8Array(data.length * 4);
   const view = new DataView(raw.buffer);
@@ -94,7 +83,7 @@ const float = (name: string, v: number): onnx.IAttributeProto => ({ name, type: 
 
 /** The model bytes (seeded, so the same every call). */
 export function buildDenseNetLikeOnnx(seed = 121): Uint8Array {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const nodes: onnx.INodeProto[] = [];
   const inits: onnx.ITensorProto[] = [];
   const uniform = (n: number, scale: number) =>

@@ -19,9 +19,9 @@ import {
 } from '../../processors/shared/runtime/classifier';
 import { ModelRepository } from '../../processors/shared/runtime/model-repository';
 import { writeDenseNetLikeOnnx } from '../helpers/byom-onnx';
+import { seededRandom } from '../helpers/seeded-random';
 import {
   buildTinyModel,
-  seededRandom,
   TINY,
   tinyInputs,
   tinyManifest,

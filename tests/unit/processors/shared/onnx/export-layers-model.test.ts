@@ -5,22 +5,11 @@ import {
   exportLayersModelToOnnx,
   samePadding,
 } from '../../../../../processors/shared/onnx/export-layers-model';
-
-/** mulberry32 in [-1, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+import { seededRandom } from '../../../../helpers/seeded-random';
 
 /** Seeded weights; BatchNormalization variances kept positive. */
 function setSeededWeights(model: tf.LayersModel, seed: number, scale = 0.5): void {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const names = model.weights.map((w) => w.name);
   model.setWeights(
     model.getWeights().map((w, i) => {
@@ -133,7 +122,7 @@ async function expectSame(
     ...(opts.opset ? { opset: opts.opset } : {}),
   });
   const shape = model.inputs[0]!.shape.slice(1) as number[];
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const x = tf.tensor4d(
     Float32Array.from({ length: batch * shape.reduce((a, b) => a * b, 1) }, () => random() * 2),
     [batch, ...shape] as [number, number, number, number],

@@ -14,7 +14,8 @@ import {
   type DenseHead,
   type FeatureMapShape,
 } from '../../../../../processors/shared/runtime/onnx-runtime';
-import { seededRandom, tinyInputs } from './tiny-model';
+import { seededRandom } from '../../../../helpers/seeded-random';
+import { tinyInputs } from './tiny-model';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

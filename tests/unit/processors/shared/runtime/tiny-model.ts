@@ -3,18 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelManifest } from '../../../../../processors/shared/model-manifest';
 import { fileSystemSaveHandler } from '../../../../../processors/shared/runtime/tfjs-fs-io';
-
-/** Deterministic uniform numbers in [-1, 1) (mulberry32), the same on every backend. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+import { seededRandom } from '../../../../helpers/seeded-random';
 
 export interface TinyModelOptions {
   seed?: number;

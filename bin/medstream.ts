@@ -10,6 +10,12 @@
  *   medstream dlq replay [--code C] [--from-beginning] [--dry-run]
  *                                             re-publish dead letters to their original topics
  *   medstream kafka start|stop                the local single-node Kafka alone
+ *   medstream fhir subscribe                  create/update the FHIR server's Subscriptions that
+ *                                             call components.fhir-subscription back
+ *   medstream train icu-risk --csv FILE [--out DIR] [--version V]
+ *                                             train the learned ICU-admission model from a CSV in
+ *                                             the Sírio-Libanês column layout (see docs/MODELS.md)
+ *   medstream train icu-risk --synthetic-cohort N   … from a generated synthetic cohort
  * Common flags: --config FILE (default MEDSTREAM_CONFIG or ./medstream.yaml)
  */
 import { readFileSync } from 'node:fs';
@@ -21,7 +27,7 @@ import type { EngineConfig } from '../engine/config/types';
 import { ROLES, type Role } from '../engine/contracts';
 import { EngineError, isEngineError } from '../engine/errors';
 import { createKafka } from '../engine/kafka/client';
-import { ensureTopics, loadTopicTable, TopicNames, TOPICS, RECORDS } from '../engine/kafka/topics';
+import { ensureTopicTable, TopicNames, TOPICS, RECORDS } from '../engine/kafka/topics';
 import { createLogger } from '../engine/logger';
 import { projectRoot } from '../engine/paths';
 import { type RunningEngine, startEngine } from '../engine/runtime';
@@ -34,6 +40,9 @@ import {
   startLocalKafka,
   stopLocalKafka,
 } from '../deploy/local/kafka/local-kafka';
+import type { FhirSubscriptionConfig } from '../connectors/sources/fhir-subscription';
+import { subscribe } from '../connectors/sources/fhir-subscription/subscribe';
+import { main as trainIcuRisk } from '../models/training/icu-risk/train-icu-risk';
 import { COMPONENTS, componentSchemas } from './registry';
 
 const version = (
@@ -95,6 +104,12 @@ async function runUntilSignalled(
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'train') {
+    if (argv[1] !== 'icu-risk')
+      throw new EngineError('CONFIG_INVALID', 'usage: medstream train icu-risk --csv FILE …');
+    await trainIcuRisk(argv.slice(2));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -177,8 +192,7 @@ async function main(argv: string[]): Promise<void> {
       await admin.connect();
       try {
         const names = new TopicNames(config.kafka.topicPrefix);
-        const all = loadTopicTable().map((t) => names.physical(t.name));
-        const created = await ensureTopics(admin, all, config.kafka);
+        const { all, created } = await ensureTopicTable(admin, names, config.kafka);
         for (const t of all)
           process.stdout.write(`${created.includes(t) ? 'created ' : 'exists  '} ${t}\n`);
       } finally {
@@ -206,6 +220,16 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       throw new EngineError('CONFIG_INVALID', 'usage: medstream kafka start|stop');
+    }
+    case 'fhir': {
+      if (sub !== 'subscribe')
+        throw new EngineError('CONFIG_INVALID', 'usage: medstream fhir subscribe');
+      const settings = config.components['fhir-subscription'] as unknown as FhirSubscriptionConfig;
+      for (const o of await subscribe(settings))
+        process.stdout.write(
+          `${o.action} ${o.reference} (${o.name}) status ${o.status} → ${o.endpoint}${o.error ? ` — ${o.error}` : ''}\n`,
+        );
+      return;
     }
     default:
       throw new EngineError('CONFIG_INVALID', `unknown command ${command}; see medstream --help`);

@@ -5,11 +5,13 @@
  * consumer commits only what it finished.
  */
 import { dicomExportSink } from '../connectors/sinks/dicom-export';
+import { fhirSink } from '../connectors/sinks/fhir';
 import { resultStoreSink } from '../connectors/sinks/result-store';
 import { webPage } from '../connectors/sinks/web-page';
 import { queryApi } from '../connectors/sinks/query-api';
 import { dicomDimseSource } from '../connectors/sources/dicom-dimse';
 import { dicomwebStowSource } from '../connectors/sources/dicomweb-stow';
+import { fhirSubscriptionSource } from '../connectors/sources/fhir-subscription';
 import { httpImageSource } from '../connectors/sources/http-image';
 import { httpVitalsSource } from '../connectors/sources/http-vitals';
 import { seedCovid19Api } from '../connectors/sources/seed-covid19';
@@ -21,12 +23,14 @@ import { imagingProcessor } from '../processors/imaging';
 export const COMPONENTS: readonly AnyComponent[] = [
   resultStoreSink,
   dicomExportSink,
+  fhirSink,
   icuRiskProcessor,
   imagingProcessor,
   httpVitalsSource,
   httpImageSource,
   dicomDimseSource,
   dicomwebStowSource,
+  fhirSubscriptionSource,
   seedCovid19Api,
   queryApi,
   webPage,

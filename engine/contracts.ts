@@ -52,6 +52,16 @@ export interface ComponentContext {
   createConsumer(spec: ConsumerSpec): RecordConsumer;
   addReadinessCheck(name: string, check: ReadinessCheck): void;
   /**
+   * Reads a topic as it is now (from its start to the end offsets seen when called), decoding
+   * each value as `recordName`; for restoring state from a compacted changelog. Values that do
+   * not decode are skipped and counted in the returned `skipped`.
+   */
+  readTopic(
+    logicalTopic: string,
+    recordName: string,
+    onRecord: (partition: number, key: string | null, value: Record<string, unknown>) => void,
+  ): Promise<{ read: number; skipped: number }>;
+  /**
    * Tells where a non-HTTP listener of this component accepts connections (e.g. the DICOM SCP:
    * `dicom://127.0.0.1:11112?aet=MEDSTREAM`), once it is bound; the CLI prints it and
    * `RunningEngine.listeners` exposes it.

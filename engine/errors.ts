@@ -24,6 +24,9 @@ export const ERROR_CODES = [
   'LOCAL_KAFKA_FAILED',
   'SHUTTING_DOWN',
   'EXPORT_FAILED',
+  'FHIR_UNAVAILABLE',
+  'FHIR_REJECTED',
+  'UNAUTHORIZED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

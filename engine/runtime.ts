@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Admin, Kafka } from 'kafkajs';
@@ -10,7 +11,9 @@ import { type ReadinessCheck, createHttpServer } from './http/server';
 import { createKafka } from './kafka/client';
 import { RecordProducer, kafkaError } from './kafka/producer';
 import { RecordConsumer } from './kafka/record-consumer';
-import { TopicNames, ensureTopics, loadTopicTable } from './kafka/topics';
+import { readTopicToEnd } from './kafka/read-to-end';
+import { headersToStrings } from './kafka/headers';
+import { TopicNames, ensureTopicTable } from './kafka/topics';
 import { type Logger, createLogger } from './logger';
 import { Metrics } from './metrics';
 import { projectRoot } from './paths';
@@ -105,8 +108,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       throw kafkaError(err, `cannot reach Kafka at ${brokers.join(',')}`);
     });
     cleanup.push(() => admin.disconnect());
-    const physical = loadTopicTable().map((t) => topics.physical(t.name));
-    const created = await ensureTopics(admin, physical, config.kafka);
+    const { created } = await ensureTopicTable(admin, topics, config.kafka);
     if (created.length) logger.info({ topics: created }, 'created topics');
     readiness.set('kafka', async () => {
       const cluster = await admin.describeCluster();
@@ -161,6 +163,32 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         metrics,
         addReadinessCheck: (name, check) => readiness.set(`${component.name}.${name}`, check),
         announceListener: (address) => listeners.set(component.name, address),
+        readTopic: async (logicalTopic, recordName, onRecord) => {
+          let skipped = 0;
+          const read = await readTopicToEnd(
+            kafka,
+            topics.physical(logicalTopic),
+            `${config.kafka.groupId}.${component.name}.restore-${randomUUID()}`,
+            async (partition, message) => {
+              try {
+                const value = serde.decode(
+                  recordName,
+                  message.value,
+                  headersToStrings(message.headers),
+                );
+                onRecord(partition, message.key ? message.key.toString('utf8') : null, value);
+              } catch (err) {
+                skipped += 1;
+                log.warn(
+                  { err, partition, offset: message.offset },
+                  'undecodable changelog record skipped',
+                );
+              }
+            },
+            { throwaway: true, timeoutMs: 120000 },
+          );
+          return { read, skipped };
+        },
         createConsumer: (spec) =>
           new RecordConsumer(
             { kafka, serde, producer, topics, metrics, logger: log },

@@ -69,6 +69,11 @@ export interface RecordConsumerOptions {
   /** Retriable failures after which the record is dead-lettered instead (0 = retry forever). */
   maxRetriableAttempts?: number;
   fromBeginning?: boolean;
+  /**
+   * Called each time this member joined the group, with the partitions it now owns per logical
+   * topic — for stateful processors that restore per-partition state before handling.
+   */
+  onAssignment?: (assignment: Record<string, number[]>) => void;
 }
 
 export interface RecordConsumerDeps {
@@ -106,7 +111,14 @@ export class RecordConsumer {
   }
 
   async start(): Promise<void> {
-    const { topics, fromBeginning = true } = this.options;
+    const { topics, fromBeginning = true, onAssignment } = this.options;
+    if (onAssignment)
+      this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+        const assignment: Record<string, number[]> = {};
+        for (const [topic, partitions] of Object.entries(payload.memberAssignment))
+          assignment[this.deps.topics.logical(topic)] = partitions;
+        onAssignment(assignment);
+      });
     try {
       await this.consumer.connect();
       await this.consumer.subscribe({

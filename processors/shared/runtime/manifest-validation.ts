@@ -117,6 +117,13 @@ const MANIFEST_SCHEMA = {
 
 const KNOWN_TOP_LEVEL = new Set(Object.keys(MANIFEST_SCHEMA.properties));
 
+/**
+ * Manifest tasks of models that live under the same models root but are served by their own
+ * processor, with their own manifest schema (tabular-risk: processors/icu-risk/learned-model.ts).
+ * The model repository skips their version folders instead of reporting them invalid.
+ */
+export const TASKS_SERVED_ELSEWHERE: readonly string[] = ['tabular-risk'];
+
 let compiled: ReturnType<Ajv['compile']> | undefined;
 
 export interface ManifestProblem {

@@ -10,7 +10,7 @@ import {
   type ClassifyOptions,
   type LoadClassifierOptions,
 } from './classifier';
-import { compareVersions, validateManifest } from './manifest-validation';
+import { compareVersions, TASKS_SERVED_ELSEWHERE, validateManifest } from './manifest-validation';
 
 /**
  * The models a process serves: `<root>/<name>/<version>/manifest.json` + artifacts.
@@ -33,6 +33,10 @@ import { compareVersions, validateManifest } from './manifest-validation';
  *  5. A replaced runtime is disposed once `retireGraceMs` has passed and its in-flight
  *     `classify` calls have finished; a call on it after that fails retriably (get() again).
  *  6. `close()` stops polling, waits for in-flight calls and disposes every runtime.
+ *
+ * Skipped while scanning: subfolders that neither look like a version nor hold a manifest.json
+ * (script folders such as models/training/icu-risk), and version folders whose manifest names a
+ * task in TASKS_SERVED_ELSEWHERE (tabular-risk), which their own processor loads.
  */
 export interface ModelRepositoryOptions {
   /** Folder holding `<name>/<version>/manifest.json`. */
@@ -346,7 +350,9 @@ export class ModelRepository extends EventEmitter {
     const names = await subfolders(root);
     const first = !this.firstScanDone;
     for (const name of names) {
-      const versionFolders = await subfolders(join(root, name));
+      const versionFolders: string[] = [];
+      for (const folder of await subfolders(join(root, name)))
+        if (await isVersionFolder(join(root, name, folder), folder)) versionFolders.push(folder);
       // A folder with no version folders is not a model (e.g. models/training, the scripts).
       if (versionFolders.length === 0 && !this.models.has(name)) continue;
       let state = this.models.get(name);
@@ -657,6 +663,27 @@ async function subfolders(dir: string): Promise<string[]> {
 async function fileStamp(path: string): Promise<string | undefined> {
   const s = await stat(path).catch(() => undefined);
   return s?.isFile() ? `${s.size}:${s.mtimeMs}` : undefined;
+}
+
+/**
+ * Whether a subfolder of a model folder is one of this repository's version folders: named like
+ * a version or holding a manifest.json (a misnamed version is then reported as invalid), and not
+ * a model of a task another processor serves (TASKS_SERVED_ELSEWHERE, e.g. the tabular-risk
+ * models of processors/icu-risk). Script folders such as models/training/icu-risk are neither.
+ */
+async function isVersionFolder(dir: string, folder: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'manifest.json'), 'utf8');
+  } catch {
+    return VERSION_FOLDER.test(folder); // no manifest (yet): a version only by its name
+  }
+  try {
+    const task = (JSON.parse(text) as { task?: unknown } | null)?.task;
+    return !(typeof task === 'string' && TASKS_SERVED_ELSEWHERE.includes(task));
+  } catch {
+    return true; // not parseable (yet): inspectVersion reports it
+  }
 }
 
 /** Reads one version folder: manifest valid? artifacts all there? fingerprint of its files. */

@@ -58,6 +58,7 @@ const riskResult = {
   },
   inputsUsed: { respiratoryRate: 25, spo2: 97, temperature: 38.5 },
   missingInputs: ['pulse'],
+  imputedInputs: ['consciousness: scored as Alert'],
   sourceIds: ['r-1'],
   syntheticModel: false,
 };

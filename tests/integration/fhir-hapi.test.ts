@@ -11,7 +11,13 @@ import { subscribe } from '../../connectors/sources/fhir-subscription/subscribe'
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { projectRoot } from '../../engine/paths';
 import type { RunningEngine } from '../../engine/runtime';
-import { labSet, news2Vitals, observation, patient } from '../helpers/fhir-fixtures';
+import {
+  labSet,
+  news2Vitals,
+  observation,
+  patient,
+  r5Notification,
+} from '../helpers/fhir-fixtures';
 import { type RunningHapi, startHapi } from '../helpers/hapi';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
 import { readRecords } from '../helpers/topics';
@@ -248,5 +254,43 @@ describe('[REQ-FHIR-HAPI] HAPI FHIR ⇄ medstream', () => {
     });
     expect(await search(hapi, `DiagnosticReport?subject=Patient/${p.id}`)).toHaveLength(1);
     expect(await medstreamObservations(hapi, p.id)).toHaveLength(3);
+  });
+
+  it('[REQ-FHIR-HAPI-04] an R5 id-only topic notification: medstream reads each focus back from HAPI', async () => {
+    const p = await fhir(hapi, 'Patient', {
+      method: 'POST',
+      body: patient(undefined, '1970-07-07'),
+    });
+    const o = await fhir(hapi, 'Observation', {
+      method: 'POST',
+      body: observation(`Patient/${p.id}`, news2Vitals()[3]!, new Date().toISOString()),
+    });
+    const bundle = r5Notification(
+      'Subscription/topic-test',
+      'event-notification',
+      1,
+      [{ eventNumber: 1, resource: { resourceType: 'Observation', id: o.id } }],
+      'id-only',
+    );
+    const res = await fetch(`${engine.url}/fhir/subscription/sub/vital-signs`, {
+      method: 'POST',
+      headers: { authorization: SECRET, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(bundle),
+    });
+    expect(res.status).toBe(200);
+    const received = await waitFor(
+      async () =>
+        (
+          await readRecords<{
+            resourceId: string;
+            delivery: string;
+            eventNumber: number | null;
+            resource: string;
+          }>(engine, TOPICS.ingestFhir, RECORDS.fhirResourceReceived)
+        ).find((r) => r.resourceId === o.id && r.delivery === 'notification-id-only'),
+      { what: 'the read-back resource on the ingest topic' },
+    );
+    expect(received.eventNumber).toBe(1);
+    expect(JSON.parse(received.resource)).toMatchObject({ resourceType: 'Observation', id: o.id });
   });
 });

@@ -190,7 +190,7 @@ function effectiveTime(o: ObservationResource, fallback: number): number {
 
 export interface Extracted {
   samples: Sample[];
-  /** true when earlier samples of this Observation must be removed (any status but usable). */
+  /** true when earlier samples of this Observation must be removed (a usable result replaces them; cancelled / entered-in-error withdraws them); false while the status carries no result yet. */
   retracted: boolean;
   /** Why nothing was taken, when samples is empty. */
   ignored?: string;

@@ -258,9 +258,10 @@ export class EventNumberTracker {
         gap = { from: previous + 1, to: first - 1 };
       this.last.set(key, Math.max(previous ?? 0, ...numbers));
     } else if (n.eventsSinceSubscriptionStart !== undefined) {
-      // heartbeat / query-status: the server's count ran ahead of what we received
-      if (previous !== undefined && n.eventsSinceSubscriptionStart > previous)
-        gap = { from: previous + 1, to: n.eventsSinceSubscriptionStart };
+      // heartbeat / query-status: the server's count ran ahead of what we received; an
+      // event-notification without event numbers: its count includes its own events
+      const before = n.eventsSinceSubscriptionStart - n.events.length;
+      if (previous !== undefined && before > previous) gap = { from: previous + 1, to: before };
       if (previous === undefined || n.eventsSinceSubscriptionStart > previous)
         this.last.set(key, n.eventsSinceSubscriptionStart);
     }

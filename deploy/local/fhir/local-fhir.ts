@@ -27,13 +27,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { EngineError } from '../../../engine/errors';
 import { projectRoot } from '../../../engine/paths';
 import { sleep } from '../../../engine/time';
 import { defaultCacheDir, freePort, stopProcess } from '../kafka/local-kafka';
+import { portIsFree, runningPid } from '../local-process';
 
 const execFileAsync = promisify(execFile);
 
@@ -131,36 +131,9 @@ export async function buildFhirServer(
   return libDir;
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The PID in dataDir/fhir.pid, if that process is still a local FHIR server of this dataDir. */
-function runningFhirPid(dataDir: string): number | undefined {
-  const pidFile = join(dataDir, 'fhir.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!pid || !processAlive(pid)) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes(LOCAL_FHIR_MAIN_CLASS) && cmdline.includes(dataDir) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const runningFhirPid = (dataDir: string) =>
+  runningPid(join(dataDir, 'fhir.pid'), [LOCAL_FHIR_MAIN_CLASS, dataDir]);
 
 function logTail(dataDir: string, lines = 40): string {
   const parts: string[] = [];

@@ -30,6 +30,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { EngineError } from '../../../engine/errors';
 import { projectRoot } from '../../../engine/paths';
 import { sleep } from '../../../engine/time';
+import { portIsFree, processAlive, runningPid } from '../local-process';
 
 const execFileAsync = promisify(execFile);
 
@@ -109,14 +110,6 @@ export async function fetchKafkaJars(
   return libDir;
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
 export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
@@ -128,28 +121,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The PID in the pid file, if that process is still a Kafka of this data dir. */
-function runningKafkaPid(dataDir: string): number | undefined {
-  const pidFile = join(dataDir, 'kafka.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!pid || !processAlive(pid)) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('kafka.Kafka') && cmdline.includes(dataDir) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const runningKafkaPid = (dataDir: string) =>
+  runningPid(join(dataDir, 'kafka.pid'), ['kafka.Kafka', dataDir]);
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
 export async function stopProcess(pid: number, graceMs = 15000): Promise<void> {

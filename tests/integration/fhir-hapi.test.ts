@@ -114,7 +114,7 @@ describe('[REQ-FHIR-HAPI] HAPI FHIR ⇄ medstream', () => {
         },
       ],
     };
-  }, 240000);
+  }, 600000);
 
   afterAll(async () => {
     await engine?.stop();

@@ -21,13 +21,13 @@
  * medstream process (ingest, process, sink roles). Every process it started is stopped on exit,
  * on error and on SIGINT/SIGTERM.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { riskResultToBundle } from '../connectors/sinks/fhir/resources';
 import { startLocalFhir, stopLocalFhirByPidFile } from '../deploy/local/fhir/local-fhir';
-import { freePort, stopLocalKafka } from '../deploy/local/kafka/local-kafka';
+import { freePort, stopLocalKafka, stopProcess } from '../deploy/local/kafka/local-kafka';
 import { sleep } from '../engine/time';
 import { computeNews2 } from '../processors/icu-risk/news2';
 import { startBenchMedstream } from './processes';
@@ -260,7 +260,33 @@ async function untilCreated(engineUrl: string, target: number, stallMs = 60000) 
 
 // ── main ────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * This process's own children running `script` (Linux /proc): the medstream process of a start
+ * that was interrupted before startBenchMedstream handed it over.
+ */
+function ownChildren(script: string): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          return (
+            ppid === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(script)
+          );
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 const cleanups: Array<() => Promise<unknown>> = [];
+let interrupted = false;
 async function cleanUp(): Promise<void> {
   while (cleanups.length > 0) {
     const step = cleanups.pop()!;
@@ -271,6 +297,7 @@ async function cleanUp(): Promise<void> {
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
+    interrupted = true;
     process.stderr.write(`bench/fhir: ${signal}, stopping what it started\n`);
     void cleanUp().finally(() => process.exit(130));
   });
@@ -281,6 +308,9 @@ async function main(): Promise<void> {
   // Backstops for an interrupted start (both find only the process started in `work`).
   cleanups.push(() => stopLocalFhirByPidFile(join(work, 'hapi')));
   if (!process.env.KAFKA_BROKERS) cleanups.push(() => stopLocalKafka(join(work, 'kafka')));
+  cleanups.push(() =>
+    Promise.all(ownChildren(join('dist', 'bin', 'medstream.js')).map((pid) => stopProcess(pid))),
+  );
 
   // HAPI and medstream (with Kafka) start side by side; a failure stops whichever started.
   const loadBefore = loadavg()[0]!;
@@ -401,13 +431,13 @@ async function main(): Promise<void> {
   const num = (x: number | undefined, digits = 0) =>
     (x === undefined ? '—' : x.toFixed(digits)).padStart(8);
   const row = (name: string, r: Partial<Run>, again?: Run) =>
-    `  ${name.padEnd(62)}${num(r.perSecond)}${num(again?.perSecond)}${num(r.p50, 1)}${num(r.p95, 1)}`;
+    `  ${name.padEnd(68)}${num(r.perSecond)}${num(again?.perSecond)}${num(r.p50, 1)}${num(r.p95, 1)}`;
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const cores = availableParallelism();
   const lines = [
     `medstream bench/fhir — N ${N} Observations / callbacks, C ${C} in flight, ${P} patients (round-robin over the Kafka keys), ${cores} cores (${cpus().length}× ${cpu}), Node ${process.version}`,
     `  HAPI FHIR R4 JPA, in-memory H2, ${hapi.baseUrl} (up in ${(hapi.startMs / 1000).toFixed(1)} s); Kafka ${process.env.KAFKA_BROKERS ? `external ${process.env.KAFKA_BROKERS}` : 'local KRaft'}; medstream roles ingest,process,sink`,
-    `  ${''.padEnd(62)}${'per s'.padStart(8)}${'2nd run'.padStart(8)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}`,
+    `  ${''.padEnd(68)}${'per s'.padStart(8)}${'2nd run'.padStart(8)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}`,
     row('(a)  HAPI raw: POST /Observation', a.run, aAgain),
     row('(a2) HAPI raw: 1-entry conditional-create transaction', a2, a2Again),
     row(`     the same, ${SINK_IN_FLIGHT} in flight (the sink's partition concurrency)`, a2Sink),
@@ -425,7 +455,8 @@ main()
   .then(
     () => 0,
     (err: unknown) => {
-      process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+      if (!interrupted)
+        process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
       return 1;
     },
   )

@@ -30,6 +30,7 @@ import { startLocalFhir, stopLocalFhirByPidFile } from '../deploy/local/fhir/loc
 import { freePort, stopLocalKafka, stopProcess } from '../deploy/local/kafka/local-kafka';
 import { sleep } from '../engine/time';
 import { computeNews2 } from '../processors/icu-risk/news2';
+import { drive } from './drive';
 import { startBenchMedstream } from './processes';
 
 const { values } = parseArgs({
@@ -167,46 +168,7 @@ function baselineBundle(i: number, tag: string, patientRef: string, sources: str
 
 // ── load and measurement ────────────────────────────────────────────────────────────────────
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-interface Run {
-  perSecond: number;
-  seconds: number;
-  p50: number;
-  p95: number;
-}
-
-/** `total` requests from `clients` loops taking indexes in order; rate and latency percentiles. */
-async function drive(
-  total: number,
-  clients: number,
-  request: (i: number) => Promise<void>,
-): Promise<Run> {
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < total) {
-        const i = next++;
-        const s = process.hrtime.bigint();
-        await request(i);
-        latencies.push(Number(process.hrtime.bigint() - s) / 1e6);
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  latencies.sort((a, b) => a - b);
-  return {
-    perSecond: total / seconds,
-    seconds,
-    p50: percentile(latencies, 50),
-    p95: percentile(latencies, 95),
-  };
-}
+type Run = Awaited<ReturnType<typeof drive>>;
 
 async function send(
   method: string,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 
 let cached: string | undefined;
 
@@ -17,4 +17,9 @@ export function projectRoot(): string {
   }
   cached = dir;
   return dir;
+}
+
+/** A configured path: absolute as given, relative ones from the project root. */
+export function fromProjectRoot(path: string): string {
+  return isAbsolute(path) ? path : join(projectRoot(), path);
 }

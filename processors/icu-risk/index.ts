@@ -1,12 +1,13 @@
 import { readdirSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { Counter } from 'prom-client';
 import type { Component, ComponentContext } from '../../engine/contracts';
 import { EngineError } from '../../engine/errors';
 import type { IncomingRecord } from '../../engine/kafka/record-consumer';
 import type { OutgoingRecord } from '../../engine/kafka/producer';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
-import { projectRoot } from '../../engine/paths';
+import { fromProjectRoot } from '../../engine/paths';
+import { compareVersions } from '../shared/runtime/manifest-validation';
 import { ObservationError, type ObservationResource, extractSamples } from './fhir-observations';
 import {
   type FhirRiskResult,
@@ -15,7 +16,13 @@ import {
   news2FromState,
 } from './fhir-risk';
 import { type IcuRiskModel, loadIcuRiskModel } from './learned-model';
-import { type PatientState, emptyState, withObservation, withPatient } from './patient-state';
+import {
+  type PatientState,
+  emptyState,
+  observationId,
+  withObservation,
+  withPatient,
+} from './patient-state';
 import { type VitalSignsSubmitted, vitalsToRiskResult } from './vitals-to-risk-result';
 
 interface IcuRiskConfig {
@@ -105,16 +112,13 @@ class StateTable {
 
 /** The newest version folder of models/<name>, or the pinned one. */
 function modelDir(config: IcuRiskConfig['learnedModel']): string {
-  const root = isAbsolute(config.modelsDir)
-    ? config.modelsDir
-    : join(projectRoot(), config.modelsDir);
-  const base = join(root, config.name);
+  const base = join(fromProjectRoot(config.modelsDir), config.name);
   if (config.version) return join(base, config.version);
-  const versions = readdirSync(base, { withFileTypes: true })
+  const newest = readdirSync(base, { withFileTypes: true })
     .filter((d) => d.isDirectory() && /^\d+(\.\d+)*$/.test(d.name))
     .map((d) => d.name)
-    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  const newest = versions[versions.length - 1];
+    .sort(compareVersions)
+    .pop();
   if (!newest) throw new EngineError('CONFIG_INVALID', `no model version under ${base}`);
   return join(base, newest);
 }
@@ -262,10 +266,8 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
             }
             throw err;
           }
-          const hadSamples = before.samples.some(
-            (s) => s.ref.split('/_history/')[0] === observation,
-          );
-          if (extracted.samples.length === 0 && !hadSamples) {
+          const hadSamples = before.samples.some((s) => observationId(s.ref) === observation);
+          if (!extracted.retracted || (extracted.samples.length === 0 && !hadSamples)) {
             fhirEvents.inc({ type: 'Observation', outcome: 'ignored' });
             return [];
           }

@@ -25,7 +25,8 @@ export function emptyState(patientRef: string): PatientState {
   return { patientRef, birthDate: null, patientVersion: null, samples: [], updatedAt: 0 };
 }
 
-const observationId = (ref: string) => ref.split('/_history/')[0];
+/** Observation/<id> of a sample's versioned reference. */
+export const observationId = (ref: string) => ref.split('/_history/')[0];
 
 /** Replaces every sample of `observation` (any version) by `samples`, then prunes. */
 export function withObservation(

@@ -4,7 +4,7 @@ import type { Component } from '../../engine/contracts';
 import { EngineError, isEngineError, toEngineError } from '../../engine/errors';
 import type { IncomingRecord } from '../../engine/kafka/record-consumer';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
-import { projectRoot } from '../../engine/paths';
+import { fromProjectRoot } from '../../engine/paths';
 import { DynamicBatcher } from '../shared/dynamic-batcher';
 import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
 import type { DicomPixelInfo } from '../shared/dicom-pixels';
@@ -13,7 +13,6 @@ import { DEFAULT_DICOM_ROUTES, type DicomRoute, routeDicomInstance } from './dic
 import { ImageWorkPool } from '../shared/image-work/pool';
 import type { ClassifierOutput } from '../shared/runtime/classifier';
 import { type LoadedModel, ModelRepository } from '../shared/runtime/model-repository';
-import { isAbsolute, join } from 'node:path';
 
 interface ImagingConfig {
   modelsDir: string;
@@ -190,11 +189,8 @@ export const imagingProcessor: Component<ImagingConfig> = {
     },
   },
   create(config, ctx) {
-    const root = isAbsolute(config.modelsDir)
-      ? config.modelsDir
-      : join(projectRoot(), config.modelsDir);
     const repository = new ModelRepository({
-      root,
+      root: fromProjectRoot(config.modelsDir),
       pins: config.pins,
       runtime: config.runtime,
       tfjsBackend: config.tfjsBackend,

@@ -7,7 +7,7 @@
  *  - any other 4xx → FHIR_REJECTED, not retriable: the record is dead-lettered with the
  *    server's OperationOutcome text, since resending the same resources cannot succeed.
  */
-import Client from 'fhir-kit-client';
+import type Client from 'fhir-kit-client';
 import type { Histogram } from 'prom-client';
 import { EngineError } from '../../../engine/errors';
 import {
@@ -20,7 +20,12 @@ import {
   outcomeText,
 } from './resources';
 
-import { type FhirKitHttpError, fhirError, isHttpError } from '../../shared/fhir/client';
+import {
+  type FhirKitHttpError,
+  createFhirClient,
+  fhirError,
+  isHttpError,
+} from '../../shared/fhir/client';
 
 export { fhirError, retriableStatus } from '../../shared/fhir/client';
 
@@ -37,7 +42,7 @@ export class FhirGateway {
   private readonly client: Client;
 
   constructor(private readonly options: FhirGatewayOptions) {
-    this.client = new Client({ baseUrl: options.baseUrl, customHeaders: { ...options.headers } });
+    this.client = createFhirClient({ ...options, headers: { ...options.headers } });
   }
 
   private async call<T>(

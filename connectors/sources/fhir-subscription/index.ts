@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { ComponentContext, Component } from '../../../engine/contracts';
 import { EngineError } from '../../../engine/errors';
-import { HttpProblem, sendProblem } from '../../../engine/http/problem';
+import { HttpProblem } from '../../../engine/http/problem';
 import { stableId } from '../../../engine/ids';
 import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
 import {
@@ -15,6 +15,7 @@ import {
   EventNumberTracker,
   type FhirResource,
   NotificationError,
+  type TopicNotification,
   asResource,
   parseTopicNotification,
   patientRefOf,
@@ -219,6 +220,52 @@ export const fhirSubscriptionSource: Component<FhirSubscriptionConfig> = {
       return published;
     };
 
+    /**
+     * A topic-based notification: the gap check (a catch-up search for a configured
+     * subscription), then its full resources as they are and its id-only foci read back.
+     */
+    const notified = async (
+      n: TopicNotification,
+      spec: SubscriptionSpec | undefined,
+    ): Promise<{ published: number; delivery: Delivery }> => {
+      const subscription = spec?.name || n.subscription;
+      let published = 0;
+      const gap = tracker.observe(n);
+      if (gap) {
+        gaps.inc({ subscription });
+        ctx.logger.warn(
+          { subscription, ...gap },
+          'FHIR notifications missing: catching up by search',
+        );
+        if (spec && readBack) published += await catchUp(spec, 'rest-hook-id-only');
+      }
+      const full = n.events.flatMap((e) => (e.resource ? [e.resource] : []));
+      const foci = n.events.flatMap((e) => (!e.resource && e.focus ? [e.focus] : []));
+      if (full.length)
+        published += await intake.publish(
+          full,
+          subscription,
+          'notification-full',
+          'refuse',
+          n.events,
+        );
+      if (foci.length) {
+        const rb = needReadBack('an id-only notification');
+        const read = await Promise.all(foci.map((f) => rb.read(f.type, f.id)));
+        published += await intake.publish(
+          read,
+          subscription,
+          'notification-id-only',
+          'refuse',
+          n.events,
+        );
+      }
+      return {
+        published,
+        delivery: foci.length > 0 ? 'notification-id-only' : 'notification-full',
+      };
+    };
+
     const handle =
       (kind: 'resource' | 'root' | 'delete') =>
       async (
@@ -251,40 +298,7 @@ export const fhirSubscriptionSource: Component<FhirSubscriptionConfig> = {
           } else {
             const resource = asResource(request.body);
             if (resource.resourceType === 'Bundle' && kind === 'root') {
-              const n = parseTopicNotification(resource);
-              const gap = tracker.observe(n);
-              if (gap) {
-                gaps.inc({ subscription: subscription || n.subscription });
-                ctx.logger.warn(
-                  { subscription: subscription || n.subscription, ...gap },
-                  'FHIR notifications missing: catching up by search',
-                );
-                if (spec && readBack) published += await catchUp(spec, 'rest-hook-id-only');
-              }
-              const full = n.events.filter((e) => e.resource).map((e) => e.resource!);
-              const idOnly = n.events.filter((e) => !e.resource && e.focus);
-              delivery = idOnly.length > 0 ? 'notification-id-only' : 'notification-full';
-              if (full.length)
-                published += await intake.publish(
-                  full,
-                  subscription || n.subscription,
-                  'notification-full',
-                  'refuse',
-                  n.events,
-                );
-              if (idOnly.length) {
-                const rb = needReadBack('an id-only notification');
-                const read = await Promise.all(
-                  idOnly.map((e) => rb.read(e.focus!.type, e.focus!.id)),
-                );
-                published += await intake.publish(
-                  read,
-                  subscription || n.subscription,
-                  'notification-id-only',
-                  'refuse',
-                  n.events,
-                );
-              }
+              ({ published, delivery } = await notified(parseTopicNotification(resource), spec));
             } else {
               if (type && resource.resourceType !== type)
                 throw new NotificationError(
@@ -302,10 +316,10 @@ export const fhirSubscriptionSource: Component<FhirSubscriptionConfig> = {
           // A FHIR client (HAPI's rest-hook sender) parses the answer: give it an OperationOutcome
           return reply.code(200).type('application/fhir+json').send(acceptedOutcome(published));
         } catch (err) {
+          // the server's error handler answers problem+json for an HttpProblem
           const problem = toProblem(err);
           callbacks.inc({ delivery, outcome: problem ? String(problem.status) : 'error' });
-          if (problem) return sendProblem(reply, problem, request.url.split('?')[0]);
-          throw err;
+          throw problem ?? err;
         }
       };
 

@@ -24,10 +24,11 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../../../engine/errors';
 import { projectRoot } from '../../../engine/paths';
+import { floatTensor, valueInfo } from '../../../processors/shared/onnx/export-layers-model';
 import {
   AGE_COLUMN,
   AGE_LOINC,
@@ -550,25 +551,6 @@ export function evaluate(
 // ONNX.
 // ---------------------------------------------------------------------------------------------
 
-function floatTensor(name: string, dims: number[], data: readonly number[]): onnx.ITensorProto {
-  const raw = new Uint8Array(data.length * 4);
-  const view = new DataView(raw.buffer);
-  data.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return { name, dataType: onnx.TensorProto.DataType.FLOAT, dims, rawData: raw };
-}
-
-function floatValue(name: string, dims: (number | 'N')[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
-        shape: { dim: dims.map((d) => (d === 'N' ? { dimParam: 'N' } : { dimValue: d })) },
-      },
-    },
-  };
-}
-
 /**
  * The ONNX graph of a standardised logistic regression: input `features` [N, F] (model space,
  * already imputed) → (x − mean) / std → MatMul W [F, 1] → Add b → `logit` [N, 1] → Sigmoid →
@@ -608,8 +590,11 @@ export function logisticRegressionToOnnx(m: {
         floatTensor('weights', [f, 1], m.coefficients),
         floatTensor('intercept', [1], [m.intercept]),
       ],
-      input: [floatValue('features', ['N', f])],
-      output: [floatValue('logit', ['N', 1]), floatValue('probability', ['N', 1])],
+      input: [valueInfo({ name: 'features', shape: ['N', f] })],
+      output: [
+        valueInfo({ name: 'logit', shape: ['N', 1] }),
+        valueInfo({ name: 'probability', shape: ['N', 1] }),
+      ],
     },
   });
   return onnx.ModelProto.encode(model).finish();
@@ -1227,11 +1212,7 @@ export async function main(argv: readonly string[]): Promise<TrainIcuRiskResult>
     throw new EngineError('CONFIG_INVALID', `give --csv FILE or --synthetic-cohort N\n${USAGE}`);
   const synthetic = syntheticPatients !== undefined;
   name ??= synthetic ? 'icu-risk-demo' : 'icu-risk';
-  const outDir = out
-    ? isAbsolute(out)
-      ? out
-      : resolve(out)
-    : join(projectRoot(), 'models', name, version);
+  const outDir = out ? resolve(out) : join(projectRoot(), 'models', name, version);
   let cohort: TrainIcuRiskOptions['cohort'];
   let csvPath = csv === undefined ? undefined : resolve(csv);
   if (synthetic) {

@@ -49,7 +49,7 @@ type Layer = tf.layers.Layer;
 type SymbolicTensor = tf.SymbolicTensor;
 
 /** Shape of a value inside the ONNX graph: NCHW for rank 4, null = unknown, 'N' = batch. */
-type OnnxShape = (number | null | 'N')[];
+export type OnnxShape = (number | null | 'N')[];
 
 interface Value {
   name: string;
@@ -112,14 +112,20 @@ export function samePadding(
   return [begin, total - begin];
 }
 
-function floatTensor(name: string, dims: number[], data: Float32Array): onnx.ITensorProto {
+/** A little-endian float32 initializer. */
+export function floatTensor(
+  name: string,
+  dims: number[],
+  data: ArrayLike<number>,
+): onnx.ITensorProto {
   const raw = new Uint8Array(data.length * 4);
   const view = new DataView(raw.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
   return { name, dataType: onnx.TensorProto.DataType.FLOAT, dims, rawData: raw };
 }
 
-function valueInfo(v: Value): onnx.IValueInfoProto {
+/** A float32 graph input/output; 'N' is the symbolic batch dimension. */
+export function valueInfo(v: { name: string; shape: OnnxShape }): onnx.IValueInfoProto {
   return {
     name: v.name,
     type: {

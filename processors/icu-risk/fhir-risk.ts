@@ -7,7 +7,7 @@
 import { stableId } from '../../engine/ids';
 import type { Sample, Variable } from './fhir-observations';
 import type { IcuRiskModel } from './learned-model';
-import { featuresFromSeries } from './learned-model';
+import { CLINICAL_VARIABLE_NAMES, featuresFromSeries } from './learned-model';
 import { NEWS2_MODEL, computeNews2 } from './news2';
 import { type Freshness, type PatientState, ageInYears, freshSeries } from './patient-state';
 
@@ -48,20 +48,6 @@ const NEWS2_MEASURED: readonly [Variable, string][] = [
   ['systolicBp', 'systolic blood pressure (LOINC 8480-6)'],
   ['heartRate', 'heart rate (LOINC 8867-4)'],
   ['temperature', 'body temperature (LOINC 8310-5)'],
-];
-
-const LEARNED_VARIABLES: readonly Variable[] = [
-  'respiratoryRate',
-  'heartRate',
-  'systolicBp',
-  'diastolicBp',
-  'temperature',
-  'spo2',
-  'crp',
-  'lymphocytes',
-  'creatinine',
-  'platelets',
-  'bilirubin',
 ];
 
 const latest = (list: Sample[] | undefined) => list?.[list.length - 1];
@@ -141,8 +127,8 @@ export async function learnedFromState(
   computedAt: number,
 ): Promise<{ result: FhirRiskResult } | { missing: string[] }> {
   const series = freshSeries(state, asOf, settings.freshness);
-  const present = LEARNED_VARIABLES.filter((v) => series[v]?.length);
-  const missing = LEARNED_VARIABLES.filter((v) => !series[v]?.length);
+  const present = CLINICAL_VARIABLE_NAMES.filter((v) => series[v]?.length);
+  const missing = CLINICAL_VARIABLE_NAMES.filter((v) => !series[v]?.length);
   const age = ageInYears(state.birthDate, asOf);
   if (present.length < settings.minLearnedInputs) return { missing };
   const points = Object.fromEntries(

@@ -69,6 +69,7 @@ export const LOINC: Readonly<Record<string, Variable>> = {
   '3150-0': 'fio2',
   '1988-5': 'crp',
   '731-0': 'lymphocytes',
+  '26474-7': 'lymphocytes',
   '2160-0': 'creatinine',
   '777-3': 'platelets',
   '26515-7': 'platelets',

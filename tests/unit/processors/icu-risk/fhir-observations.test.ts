@@ -1,4 +1,8 @@
 import {
+  CLINICAL_VARIABLES,
+  CLINICAL_VARIABLE_NAMES,
+} from '../../../../processors/icu-risk/learned-model';
+import {
   LOINC,
   ObservationError,
   type ObservationResource,
@@ -66,6 +70,7 @@ describe('[REQ-FHIR-OBS-01] every LOINC code medstream uses maps to its variable
     ['3150-0', 'fio2', 40],
     ['1988-5', 'crp', 12],
     ['731-0', 'lymphocytes', 1.2],
+    ['26474-7', 'lymphocytes', 1.2],
     ['2160-0', 'creatinine', 0.9],
     ['777-3', 'platelets', 250],
     ['26515-7', 'platelets', 180],
@@ -108,6 +113,16 @@ describe('[REQ-FHIR-OBS-01] every LOINC code medstream uses maps to its variable
   it('an unknown LOINC code gives no samples', () => {
     expect(extractSamples(obs('2339-0', 5.5, 'mmol/L'), RECEIVED).samples).toEqual([]);
   });
+});
+
+describe('[REQ-FHIR-OBS-01b] the learned model reads what extraction produces', () => {
+  it.each(CLINICAL_VARIABLE_NAMES)(
+    '%s: every LOINC code and the unit of its manifest entry',
+    (v) => {
+      for (const code of CLINICAL_VARIABLES[v].loinc) expect(LOINC[code]).toBe(v);
+      expect(CLINICAL_VARIABLES[v].unit).toBe(VARIABLES[v].unit);
+    },
+  );
 });
 
 describe('[REQ-FHIR-OBS-02] UCUM conversions to the model units', () => {

@@ -13,7 +13,7 @@
  * (`urn:dicom:uid` / `urn:oid:<StudyInstanceUID>`) whose `display` names the series and the
  * SOP Instance UID the finding was computed from (`instanceDisplay`).
  */
-import { createHash } from 'node:crypto';
+import { stableId } from '../../../engine/ids';
 
 // ── FHIR shapes (the subset used here) ──────────────────────────────────────────────────────
 
@@ -164,13 +164,7 @@ export const MULTI_LABEL_POSITIVE = 0.5;
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────
 
 /** A stable name-based UUID (v5 layout over SHA-1): the same result gives the same fullUrls. */
-export function uuidFor(name: string): string {
-  const h = createHash('sha1').update(name).digest();
-  h[6] = ((h[6] as number) & 0x0f) | 0x50;
-  h[8] = ((h[8] as number) & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+export const uuidFor = (name: string): string => stableId([name]);
 
 /** FHIR search escaping (`\` `,` `$` `|` are separators in token values), then URL encoding. */
 const tokenPart = (s: string) => encodeURIComponent(s.replace(/[\\,$|]/g, '\\$&'));

@@ -42,7 +42,7 @@ function vitals(i: number) {
     supplementalOxygen: false,
     systolicBp: 120,
     pulse: 70,
-    consciousness: 'A',
+    consciousness: 'A' as const,
     temperature: 37,
   };
 }

@@ -34,7 +34,6 @@ import { type RunningEngine, startEngine } from '../engine/runtime';
 import { AvroSerde } from '../engine/avro/serde';
 import { readTopicToEnd } from '../engine/kafka/read-to-end';
 import { headersToStrings } from '../engine/kafka/headers';
-import type { DeadLetter } from '../engine/kafka/dead-letter';
 import {
   type LocalKafka,
   startLocalKafka,
@@ -255,8 +254,7 @@ async function dlqCommand(
   const decode = (message: {
     value: Buffer | null;
     headers?: Parameters<typeof headersToStrings>[0];
-  }) =>
-    serde.decode<DeadLetter>(RECORDS.deadLetter, message.value, headersToStrings(message.headers));
+  }) => serde.decode(RECORDS.deadLetter, message.value, headersToStrings(message.headers));
 
   if (sub === 'list') {
     const limit = values.limit ? Number(values.limit) : Infinity;

@@ -25,7 +25,8 @@ import type { EngineConfig } from './config/types';
 import type { ReadinessCheck } from './http/server';
 import type { RecordConsumer, RecordConsumerOptions } from './kafka/record-consumer';
 import type { RecordProducer } from './kafka/producer';
-import type { TopicNames } from './kafka/topics';
+import type { TopicName, TopicNames } from './kafka/topics';
+import type { TopicValues } from '../schemas/records';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { ResultStore } from './store/result-store';
@@ -33,8 +34,8 @@ import type { ResultStore } from './store/result-store';
 export const ROLES = ['ingest', 'process', 'sink', 'api'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type ConsumerSpec = Omit<
-  RecordConsumerOptions,
+export type ConsumerSpec<T extends TopicName = TopicName> = Omit<
+  RecordConsumerOptions<T>,
   'groupId' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'component'
 >;
 
@@ -49,17 +50,16 @@ export interface ComponentContext {
   readonly http: FastifyInstance;
   readonly metrics: Metrics;
   /** A consumer in group `<kafka.groupId>.<component>` running the standard commit/DLQ loop. */
-  createConsumer(spec: ConsumerSpec): RecordConsumer;
+  createConsumer<T extends TopicName>(spec: ConsumerSpec<T>): RecordConsumer<T>;
   addReadinessCheck(name: string, check: ReadinessCheck): void;
   /**
    * Reads a topic as it is now (from its start to the end offsets seen when called), decoding
-   * each value as `recordName`; for restoring state from a compacted changelog. Values that do
-   * not decode are skipped and counted in the returned `skipped`.
+   * each value as the topic's record; for restoring state from a compacted changelog. Values
+   * that do not decode are skipped and counted in the returned `skipped`.
    */
-  readTopic(
-    logicalTopic: string,
-    recordName: string,
-    onRecord: (partition: number, key: string | null, value: Record<string, unknown>) => void,
+  readTopic<T extends TopicName>(
+    logicalTopic: T,
+    onRecord: (partition: number, key: string | null, value: TopicValues[T]) => void,
   ): Promise<{ read: number; skipped: number }>;
   /**
    * Tells where a non-HTTP listener of this component accepts connections (e.g. the DICOM SCP:

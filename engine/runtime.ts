@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Admin, Kafka } from 'kafkajs';
 import { AvroSerde } from './avro/serde';
 import { type BlobStore, FileBlobStore } from './blob-store';
+import type { TopicValues } from '../schemas/records';
 import type { EngineConfig } from './config/types';
 import type { AnyComponent, ComponentContext, Role, RunningComponent } from './contracts';
 import { EngineError } from './errors';
@@ -13,7 +14,7 @@ import { RecordProducer, kafkaError } from './kafka/producer';
 import { RecordConsumer } from './kafka/record-consumer';
 import { readTopicToEnd } from './kafka/read-to-end';
 import { headersToStrings } from './kafka/headers';
-import { TopicNames, ensureTopicTable } from './kafka/topics';
+import { TOPIC_RECORDS, TopicNames, ensureTopicTable } from './kafka/topics';
 import { type Logger, createLogger } from './logger';
 import { Metrics } from './metrics';
 import { projectRoot } from './paths';
@@ -163,7 +164,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         metrics,
         addReadinessCheck: (name, check) => readiness.set(`${component.name}.${name}`, check),
         announceListener: (address) => listeners.set(component.name, address),
-        readTopic: async (logicalTopic, recordName, onRecord) => {
+        readTopic: async (logicalTopic, onRecord) => {
           let skipped = 0;
           const read = await readTopicToEnd(
             kafka,
@@ -171,8 +172,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
             `${config.kafka.groupId}.${component.name}.restore-${randomUUID()}`,
             async (partition, message) => {
               try {
-                const value = serde.decode(
-                  recordName,
+                const value = serde.decode<string, TopicValues[typeof logicalTopic]>(
+                  TOPIC_RECORDS[logicalTopic],
                   message.value,
                   headersToStrings(message.headers),
                 );
@@ -190,7 +191,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
           return { read, skipped };
         },
         createConsumer: (spec) =>
-          new RecordConsumer(
+          new RecordConsumer<(typeof spec.topics)[number]>(
             { kafka, serde, producer, topics, metrics, logger: log },
             {
               ...spec,

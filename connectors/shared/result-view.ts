@@ -1,4 +1,5 @@
 import type { ResultStore, StoredResult } from '../../engine/store/result-store';
+import type { ImagingResult, RiskResult } from '../../schemas/records';
 import { sleep } from '../../engine/time';
 
 const toIso = (ms: unknown): string | undefined =>
@@ -18,9 +19,10 @@ export function resultView(stored: StoredResult): Record<string, unknown> {
     submittedAt: stored.submittedAt,
     completedAt: stored.completedAt,
   };
-  const p = stored.payload;
-  if (p && stored.kind === 'imaging') Object.assign(view, imagingView(stored.id, p));
-  else if (p) {
+  if (stored.payload && stored.kind === 'imaging')
+    Object.assign(view, imagingView(stored.id, stored.payload as unknown as ImagingResult));
+  else if (stored.payload) {
+    const p = stored.payload as unknown as RiskResult;
     view.observedAt = toIso(p.observedAt);
     view.computedAt = toIso(p.computedAt);
     view.score = p.score;
@@ -43,33 +45,8 @@ export function resultView(stored: StoredResult): Record<string, unknown> {
   return view;
 }
 
-interface ImagingPayload {
-  labels: string[];
-  probabilities: number[];
-  label: string;
-  labelProbability: number;
-  multiLabel: boolean;
-  runtime: { kind: string; backend: string; device: string };
-  heatmap: {
-    classIndex: number;
-    label: string;
-    peakX: number;
-    peakY: number;
-    colormap: string;
-    method: string;
-  } | null;
-  input: { contentType: string; width: number; height: number };
-  timingsMs: Record<string, number>;
-  batchSize: number;
-  syntheticModel: boolean;
-  disclaimer: string | null;
-  computedAt: number;
-  dicom?: Record<string, unknown> | null;
-}
-
 /** Imaging result fields: probabilities by label, the top finding, heatmap and image links. */
-function imagingView(id: string, payload: Record<string, unknown>): Record<string, unknown> {
-  const p = payload as unknown as ImagingPayload;
+function imagingView(id: string, p: ImagingResult): Record<string, unknown> {
   const base = `/api/v1/results/${encodeURIComponent(id)}`;
   return {
     computedAt: toIso(p.computedAt),

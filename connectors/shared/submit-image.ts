@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ComponentContext } from '../../engine/contracts';
 import { HttpProblem } from '../../engine/http/problem';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS } from '../../engine/kafka/topics';
 import { type DecodeLimits, ImageRejected, probeImage } from '../../processors/shared/image-decode';
 
 export interface ImageSubmission {
@@ -58,7 +58,6 @@ export async function submitImage(
       {
         topic: TOPICS.ingestImage,
         key: id,
-        schema: RECORDS.imageSubmitted,
         value: {
           id,
           receivedAt,

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro, { type Type } from 'avsc';
+import type { RecordInputs, RecordName, RecordTypes } from '../../schemas/records';
 import { EngineError } from '../errors';
 
 export const HEADER_CONTENT_TYPE = 'content-type';
@@ -76,8 +77,15 @@ export class AvroSerde {
     return known;
   }
 
-  /** Validates and encodes; a value that does not fit the schema names the offending fields. */
-  encode(recordName: string, value: unknown): EncodedValue {
+  /**
+   * Validates and encodes; a value that does not fit the schema names the offending fields.
+   * Typed for the generated records (schemas/records.ts); any other registered name takes
+   * any value and is checked at run time only.
+   */
+  encode<N extends string>(
+    recordName: N,
+    value: N extends RecordName ? RecordInputs[N] : unknown,
+  ): EncodedValue {
     const { type, fingerprint } = this.schema(recordName);
     const badPaths: string[] = [];
     if (!type.isValid(value, { errorHook: (path) => badPaths.push(path.join('.') || '(root)') })) {
@@ -104,8 +112,8 @@ export class AvroSerde {
    * SCHEMA_UNKNOWN for a fingerprint no known schema has, SCHEMA_MISMATCH when the writer schema
    * cannot be resolved to the reader's, DECODE_FAILED for bytes that do not parse.
    */
-  decode<T = Record<string, unknown>>(
-    recordName: string,
+  decode<N extends string, T = N extends RecordName ? RecordTypes[N] : Record<string, unknown>>(
+    recordName: N,
     value: Buffer | null,
     headers: Record<string, string | undefined> = {},
   ): T {

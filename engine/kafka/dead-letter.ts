@@ -2,21 +2,8 @@ import type { KafkaMessage } from 'kafkajs';
 import type { EngineError } from '../errors';
 import { headersToStrings } from './headers';
 import type { OutgoingRecord } from './producer';
-import { RECORDS, TOPICS } from './topics';
-
-export interface DeadLetter {
-  originalTopic: string;
-  originalPartition: number;
-  originalOffset: string;
-  originalKey: Buffer | null;
-  originalValue: Buffer | null;
-  originalHeaders: Record<string, string>;
-  errorCode: string;
-  errorMessage: string;
-  component: string;
-  attempts: number;
-  failedAt: number;
-}
+import type { DeadLetter } from '../../schemas/records';
+import { TOPICS } from './topics';
 
 /**
  * The DLQ record for a message a component could not process: the original bytes and headers
@@ -53,7 +40,6 @@ export function deadLetterFor(
   return {
     topic: TOPICS.dlq,
     key: message.key ? message.key.toString('utf8') : null,
-    schema: RECORDS.deadLetter,
     value,
     headers,
   };

@@ -1,18 +1,34 @@
 import { randomBytes } from 'node:crypto';
 import { type Kafka, type Message, type Producer, Partitioners } from 'kafkajs';
+import type { TopicInputs, TopicName } from '../../schemas/records';
 import type { AvroSerde } from '../avro/serde';
 import { EngineError } from '../errors';
 import type { Metrics } from '../metrics';
 import { HEADER_TRACEPARENT, newTraceparent } from './headers';
-import type { TopicNames } from './topics';
+import { TOPIC_RECORDS, type TopicNames } from './topics';
 
-/** A record to publish: a logical topic, a key, and a value of a known Avro record. */
-export interface OutgoingRecord {
-  topic: string;
-  key: string | null;
-  schema: string;
-  value: unknown;
-  headers?: Record<string, string>;
+/**
+ * A record to publish to logical topic `T`: a key and a value of that topic's Avro record
+ * (schemas/topics.json → schemas/records.ts), typed at compile time and validated on encode.
+ */
+export interface OutgoingRecordOf<T extends TopicName> {
+  readonly topic: T;
+  readonly key: string | null;
+  readonly value: TopicInputs[T];
+  readonly headers?: Record<string, string>;
+}
+
+/** A record to publish to any topic of the table (a union discriminated by `topic`). */
+export type OutgoingRecord = { [T in TopicName]: OutgoingRecordOf<T> }[TopicName];
+
+/** Builds an OutgoingRecord with the value type checked against the topic's record. */
+export function outgoing<T extends TopicName>(
+  topic: T,
+  key: string | null,
+  value: TopicInputs[T],
+  headers?: Record<string, string>,
+): OutgoingRecordOf<T> {
+  return headers ? { topic, key, value, headers } : { topic, key, value };
 }
 
 /** A record whose value is already encoded (DLQ replay, dead letters of undecodable input). */
@@ -78,7 +94,7 @@ export class RecordProducer {
 
   /** Encodes (throws SCHEMA_MISMATCH for a value that does not fit) without sending. */
   encode(record: OutgoingRecord): RawOutgoingRecord {
-    const encoded = this.serde.encode(record.schema, record.value);
+    const encoded = this.serde.encode<string>(TOPIC_RECORDS[record.topic], record.value);
     const headers: Record<string, string> = { ...record.headers, ...encoded.headers };
     headers[HEADER_TRACEPARENT] ??= newTraceparent(randomHex);
     return { topic: record.topic, key: record.key, value: encoded.value, headers };

@@ -12,7 +12,8 @@ import {
   type RecordProducer,
   kafkaError,
 } from './producer';
-import type { TopicNames } from './topics';
+import type { TopicName, TopicValues } from '../../schemas/records';
+import { TOPIC_RECORDS, type TopicNames } from './topics';
 
 /** A consumed message and the encoded records its handling produced. */
 interface Handled {
@@ -31,6 +32,11 @@ export interface IncomingRecord<T = Record<string, unknown>> {
   readonly timestamp: number;
 }
 
+/** A consumed record of logical topic `T`, its value typed as that topic's record. */
+export type IncomingRecordOf<T extends TopicName> = {
+  [N in T]: IncomingRecord<TopicValues[N]> & { readonly topic: N };
+}[T];
+
 /**
  * What a processor or sink does with one record. Contract:
  *  1. Called once per delivery, in partition order; a record may be delivered again after a
@@ -41,7 +47,9 @@ export interface IncomingRecord<T = Record<string, unknown>> {
  *     kept) and the same record is tried again, never skipped; otherwise the record goes to
  *     medstream.dlq.v1 with the code and message, and the partition moves on.
  */
-export type RecordHandler = (record: IncomingRecord) => Promise<readonly OutgoingRecord[]>;
+export type RecordHandler<T extends TopicName = TopicName> = (
+  record: IncomingRecordOf<T>,
+) => Promise<readonly OutgoingRecord[]>;
 
 /**
  * The batch form, for processors that batch work across records (dynamic batching of model
@@ -49,18 +57,18 @@ export type RecordHandler = (record: IncomingRecord) => Promise<readonly Outgoin
  * outcome per record, in the same order — its outputs, or the EngineError it failed with
  * (same retriable / dead-letter rules as RecordHandler; a retriable error stops the run there).
  */
-export type BatchRecordHandler = (
-  records: readonly IncomingRecord[],
+export type BatchRecordHandler<T extends TopicName = TopicName> = (
+  records: readonly IncomingRecordOf<T>[],
 ) => Promise<ReadonlyArray<readonly OutgoingRecord[] | EngineError>>;
 
-export interface RecordConsumerOptions {
+export interface RecordConsumerOptions<T extends TopicName = TopicName> {
   component: string;
   groupId: string;
-  /** logical topic → Avro reader record name */
-  topics: Record<string, string>;
+  /** Logical topics to read; each value is decoded with its topic's record (schemas/topics.json). */
+  topics: readonly T[];
   /** Exactly one of handle / handleBatch. */
-  handle?: RecordHandler;
-  handleBatch?: BatchRecordHandler;
+  handle?: RecordHandler<T>;
+  handleBatch?: BatchRecordHandler<T>;
   /** Largest run of records given to handleBatch at once (default 64). */
   maxBatchRecords?: number;
   sessionTimeoutMs: number;
@@ -91,13 +99,13 @@ export interface RecordConsumerDeps {
  * acknowledged by Kafka (or the record was dead-lettered). SIGTERM: `stop()` lets the batch in
  * hand finish, commits, and leaves the group so its partitions move at once.
  */
-export class RecordConsumer {
+export class RecordConsumer<T extends TopicName = TopicName> {
   private readonly consumer: Consumer;
   private readonly log: Logger;
 
   constructor(
     private readonly deps: RecordConsumerDeps,
-    private readonly options: RecordConsumerOptions,
+    private readonly options: RecordConsumerOptions<T>,
   ) {
     this.log = deps.logger.child({ component: options.component });
     this.consumer = deps.kafka.consumer({
@@ -122,7 +130,7 @@ export class RecordConsumer {
     try {
       await this.consumer.connect();
       await this.consumer.subscribe({
-        topics: Object.keys(topics).map((t) => this.deps.topics.physical(t)),
+        topics: topics.map((t) => this.deps.topics.physical(t)),
         fromBeginning,
       });
     } catch (err) {
@@ -140,19 +148,22 @@ export class RecordConsumer {
     await this.consumer.disconnect();
   }
 
-  private decode(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
-    const logical = this.deps.topics.logical(topic);
-    const schema = this.options.topics[logical] as string;
+  private decode(topic: string, partition: number, message: KafkaMessage): IncomingRecordOf<T> {
+    const logical = this.deps.topics.logical(topic) as T;
     const headers = headersToStrings(message.headers);
     return {
       topic: logical,
       partition,
       offset: message.offset,
       key: message.key ? message.key.toString('utf8') : null,
-      value: this.deps.serde.decode(schema, message.value, headers),
+      value: this.deps.serde.decode<string, TopicValues[T]>(
+        TOPIC_RECORDS[logical],
+        message.value,
+        headers,
+      ),
       headers,
       timestamp: Number(message.timestamp),
-    };
+    } as unknown as IncomingRecordOf<T>;
   }
 
   private async onBatch({
@@ -251,7 +262,7 @@ export class RecordConsumer {
       metrics.recordsIn.inc({ topic, component });
       return true;
     };
-    const decoded: Array<IncomingRecord | EngineError> = messages.map((message) => {
+    const decoded: Array<IncomingRecordOf<T> | EngineError> = messages.map((message) => {
       try {
         return this.decode(topic, partition, message);
       } catch (err) {
@@ -261,7 +272,7 @@ export class RecordConsumer {
 
     if (this.options.handleBatch) {
       const run = decoded.slice(0, this.options.maxBatchRecords ?? 64);
-      const records = run.filter((r): r is IncomingRecord => !(r instanceof Error));
+      const records = run.filter((r): r is IncomingRecordOf<T> => !(r instanceof Error));
       let results: ReadonlyArray<readonly OutgoingRecord[] | EngineError>;
       try {
         results = records.length > 0 ? await this.options.handleBatch(records) : [];
@@ -271,7 +282,7 @@ export class RecordConsumer {
       }
       let r = 0;
       for (let i = 0; i < run.length; i++) {
-        const item = run[i] as IncomingRecord | EngineError;
+        const item = run[i] as IncomingRecordOf<T> | EngineError;
         const result =
           item instanceof Error
             ? item
@@ -283,7 +294,7 @@ export class RecordConsumer {
     }
 
     for (let i = 0; i < decoded.length; i++) {
-      const item = decoded[i] as IncomingRecord | EngineError;
+      const item = decoded[i] as IncomingRecordOf<T> | EngineError;
       let result: readonly OutgoingRecord[] | EngineError;
       if (item instanceof Error) {
         result = item;

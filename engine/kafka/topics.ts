@@ -1,54 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { projectRoot } from '../paths';
+import { TOPIC_TABLE } from '../../schemas/records';
 
-export interface TopicSpec {
-  /** Logical name as in schemas/topics.json, e.g. medstream.results.risk.v1 */
-  name: string;
-  key: string;
-  /** Full name of the Avro value record. */
-  value: string;
-  /** A changelog keeping the latest value per key (cleanup.policy=compact). */
-  compacted: boolean;
-}
-
-/** The topic table from schemas/topics.json. */
-export function loadTopicTable(): TopicSpec[] {
-  const file = join(projectRoot(), 'schemas', 'topics.json');
-  const table = JSON.parse(readFileSync(file, 'utf8')) as {
-    topics: Record<string, { key: string; value: string; compacted?: boolean }>;
-  };
-  return Object.entries(table.topics).map(([name, t]) => ({
-    name,
-    key: t.key,
-    value: t.value,
-    compacted: t.compacted === true,
-  }));
-}
-
-/** Full names of the Avro value records (schemas/*.avsc). */
-export const RECORDS = {
-  vitalSignsSubmitted: 'io.medstream.ingest.v1.VitalSignsSubmitted',
-  imageSubmitted: 'io.medstream.ingest.v1.ImageSubmitted',
-  dicomInstanceReceived: 'io.medstream.ingest.v1.DicomInstanceReceived',
-  fhirResourceReceived: 'io.medstream.ingest.v1.FhirResourceReceived',
-  icuRiskPatientState: 'io.medstream.state.v1.IcuRiskPatientState',
-  riskResult: 'io.medstream.results.v1.RiskResult',
-  imagingResult: 'io.medstream.results.v1.ImagingResult',
-  deadLetter: 'io.medstream.dlq.v1.DeadLetter',
-} as const;
-
-export const TOPICS = {
-  ingestVitals: 'medstream.ingest.vitals.v1',
-  ingestImage: 'medstream.ingest.image.v1',
-  ingestDicom: 'medstream.ingest.dicom.v1',
-  ingestFhir: 'medstream.ingest.fhir.v1',
-  stateIcuRisk: 'medstream.state.icu-risk.v1',
-  resultsRisk: 'medstream.results.risk.v1',
-  resultsImaging: 'medstream.results.imaging.v1',
-  dlq: 'medstream.dlq.v1',
-} as const;
+// The topic table and record names are generated from schemas/ (schemas/records.ts); they are
+// re-exported here so engine code has one place to import Kafka naming from.
+export {
+  RECORDS,
+  TOPICS,
+  TOPIC_TABLE,
+  TOPIC_RECORDS,
+  type RecordName,
+  type TopicName,
+  type TopicSpec,
+} from '../../schemas/records';
 
 /** Maps logical topic names to physical ones (with the configured prefix) and back. */
 export class TopicNames {
@@ -94,7 +57,7 @@ export async function ensureTopicTable(
   names: TopicNames,
   settings: { partitions: number; replicationFactor: number },
 ): Promise<{ all: string[]; created: string[] }> {
-  const table = loadTopicTable();
+  const table = TOPIC_TABLE;
   const all = table.map((t) => names.physical(t.name));
   const compacted = new Set(table.filter((t) => t.compacted).map((t) => names.physical(t.name)));
   return { all, created: await ensureTopics(admin, all, settings, compacted) };

@@ -11,6 +11,7 @@ export interface StoredResult {
   patientId: string | null;
   subject: string | null;
   model: string | null;
+  /** The result record as stored (JSON); its shape is the producer's (schemas/records.ts). */
   payload: Record<string, unknown> | null;
   error: { code: string; message: string } | null;
   submittedAt: string | null;
@@ -154,7 +155,7 @@ export class ResultStore {
     patientId: string | null;
     subject?: string | null;
     model: string;
-    payload: Record<string, unknown>;
+    payload: object;
   }): Promise<boolean> {
     const { rows } = await guarded('upsert result', () =>
       this.sql.query<{ first: boolean }>(

@@ -10,6 +10,7 @@ import type { IcuRiskModel } from './learned-model';
 import { CLINICAL_VARIABLE_NAMES, featuresFromSeries } from './learned-model';
 import { NEWS2_MODEL, computeNews2 } from './news2';
 import { type Freshness, type PatientState, ageInYears, freshSeries } from './patient-state';
+import type { RiskResult } from '../../schemas/records';
 
 export interface RiskSettings {
   freshness: Freshness;
@@ -17,29 +18,6 @@ export interface RiskSettings {
   spo2Scale: 1 | 2;
   /** The learned model scores only when at least this many of its variables are fresh. */
   minLearnedInputs: number;
-}
-
-export interface FhirRiskResult {
-  resultId: string;
-  kind: 'news2' | 'icu-admission';
-  patientId: string;
-  model: string;
-  observedAt: number;
-  computedAt: number;
-  score: number;
-  band: string;
-  news2: {
-    total: number;
-    band: string;
-    anySingleParameterThree: boolean;
-    spo2Scale: number;
-    subscores: Record<string, number>;
-  } | null;
-  inputsUsed: Record<string, number>;
-  missingInputs: string[];
-  imputedInputs: string[];
-  sourceIds: string[];
-  syntheticModel: boolean;
 }
 
 const NEWS2_MEASURED: readonly [Variable, string][] = [
@@ -60,7 +38,7 @@ export function news2FromState(
   settings: RiskSettings,
   trigger: string,
   computedAt: number,
-): { result: FhirRiskResult } | { missing: string[] } {
+): { result: RiskResult } | { missing: string[] } {
   const series = freshSeries(state, asOf, settings.freshness);
   const missing = NEWS2_MEASURED.filter(([v]) => !series[v]?.length).map(([, label]) => label);
   if (missing.length > 0) return { missing };
@@ -125,7 +103,7 @@ export async function learnedFromState(
   model: IcuRiskModel,
   trigger: string,
   computedAt: number,
-): Promise<{ result: FhirRiskResult } | { missing: string[] }> {
+): Promise<{ result: RiskResult } | { missing: string[] }> {
   const series = freshSeries(state, asOf, settings.freshness);
   const present = CLINICAL_VARIABLE_NAMES.filter((v) => series[v]?.length);
   const missing = CLINICAL_VARIABLE_NAMES.filter((v) => !series[v]?.length);

@@ -3,27 +3,24 @@ import { join } from 'node:path';
 import { Counter } from 'prom-client';
 import type { Component, ComponentContext } from '../../engine/contracts';
 import { EngineError } from '../../engine/errors';
-import type { IncomingRecord } from '../../engine/kafka/record-consumer';
+import type { IncomingRecordOf } from '../../engine/kafka/record-consumer';
 import type { OutgoingRecord } from '../../engine/kafka/producer';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS } from '../../engine/kafka/topics';
+import type { FhirResourceReceived, RiskResult } from '../../schemas/records';
 import { fromProjectRoot } from '../../engine/paths';
 import { compareVersions } from '../shared/runtime/manifest-validation';
 import { ObservationError, type ObservationResource, extractSamples } from './fhir-observations';
-import {
-  type FhirRiskResult,
-  type RiskSettings,
-  learnedFromState,
-  news2FromState,
-} from './fhir-risk';
+import { type RiskSettings, learnedFromState, news2FromState } from './fhir-risk';
 import { type IcuRiskModel, loadIcuRiskModel } from './learned-model';
 import {
   type PatientState,
   emptyState,
   observationId,
+  stateFromRecord,
   withObservation,
   withPatient,
 } from './patient-state';
-import { type VitalSignsSubmitted, vitalsToRiskResult } from './vitals-to-risk-result';
+import { vitalsToRiskResult } from './vitals-to-risk-result';
 
 interface IcuRiskConfig {
   partitionsConsumedConcurrently: number;
@@ -38,18 +35,6 @@ interface IcuRiskConfig {
     version: string;
     minInputs: number;
   };
-}
-
-/** The decoded FhirResourceReceived record (schemas/fhir-resource-received.v1.avsc). */
-interface FhirResourceReceived {
-  id: string;
-  patientRef: string;
-  resourceType: string;
-  resourceId: string;
-  versionId: string | null;
-  action: 'upsert' | 'delete';
-  resource: string | null;
-  receivedAt: number;
 }
 
 /**
@@ -97,10 +82,9 @@ class StateTable {
     const started = Date.now();
     const { read, skipped } = await this.ctx.readTopic(
       TOPICS.stateIcuRisk,
-      RECORDS.icuRiskPatientState,
       (partition, key, value) => {
         if (!key || (owned && !owned.has(partition))) return;
-        this.states.set(key, value as unknown as PatientState);
+        this.states.set(key, stateFromRecord(value));
       },
     );
     this.ctx.logger.info(
@@ -204,13 +188,12 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
     const table = new StateTable(ctx);
 
     const riskRecord = (
-      result: FhirRiskResult | ReturnType<typeof vitalsToRiskResult>,
+      result: RiskResult | ReturnType<typeof vitalsToRiskResult>,
       correlation: string,
       traceparent?: string,
     ): OutgoingRecord => ({
       topic: TOPICS.resultsRisk,
       key: result.patientId,
-      schema: RECORDS.riskResult,
       value: result,
       headers: {
         'correlation-id': correlation,
@@ -218,8 +201,8 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
       },
     });
 
-    const handleVitals = (record: IncomingRecord) => {
-      const vitals = record.value as unknown as VitalSignsSubmitted;
+    const handleVitals = (record: IncomingRecordOf<typeof TOPICS.ingestVitals>) => {
+      const vitals = record.value;
       let result;
       try {
         result = vitalsToRiskResult(vitals, Date.now());
@@ -235,8 +218,10 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
       ];
     };
 
-    const handleFhir = async (record: IncomingRecord): Promise<OutgoingRecord[]> => {
-      const event = record.value as unknown as FhirResourceReceived;
+    const handleFhir = async (
+      record: IncomingRecordOf<typeof TOPICS.ingestFhir>,
+    ): Promise<OutgoingRecord[]> => {
+      const event = record.value;
       await table.ready();
       const before = table.get(event.patientRef);
       const now = Date.now();
@@ -283,8 +268,7 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
         {
           topic: TOPICS.stateIcuRisk,
           key: after.patientRef,
-          schema: RECORDS.icuRiskPatientState,
-          value: after as unknown as Record<string, unknown>,
+          value: after,
         },
       ];
       if (after.samples.length === 0) return outputs;
@@ -302,10 +286,7 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
     };
 
     const consumer = ctx.createConsumer({
-      topics: {
-        [TOPICS.ingestVitals]: RECORDS.vitalSignsSubmitted,
-        [TOPICS.ingestFhir]: RECORDS.fhirResourceReceived,
-      },
+      topics: [TOPICS.ingestVitals, TOPICS.ingestFhir],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       onAssignment: (assignment) => table.onAssignment(assignment),
       handle: async (record) =>

@@ -4,14 +4,23 @@
  * birth date. Applying the same FHIR event twice gives the same state (samples are replaced per
  * Observation, not accumulated), so a redelivery after a crash changes nothing.
  */
+import type { IcuRiskPatientState } from '../../schemas/records';
 import { type Sample, type Variable, VARIABLES } from './fhir-observations';
 
-export interface PatientState {
-  patientRef: string;
-  birthDate: string | null;
-  patientVersion: string | null;
-  samples: Sample[];
-  updatedAt: number;
+/** The IcuRiskPatientState record with each sample's variable one the processor knows. */
+export interface PatientState extends Omit<IcuRiskPatientState, 'samples'> {
+  readonly samples: readonly Sample[];
+}
+
+/**
+ * A changelog record as state: samples of a variable this version does not know (written by a
+ * newer or older processor) are left out rather than misread.
+ */
+export function stateFromRecord(record: IcuRiskPatientState): PatientState {
+  return {
+    ...record,
+    samples: record.samples.filter((s): s is Sample => Object.hasOwn(VARIABLES, s.variable)),
+  };
 }
 
 export interface StateLimits {

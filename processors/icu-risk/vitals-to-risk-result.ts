@@ -1,22 +1,5 @@
-import type { Consciousness } from './news2';
+import type { VitalSignsSubmitted } from '../../schemas/records';
 import { NEWS2_MODEL, computeNews2 } from './news2';
-
-/** The decoded VitalSignsSubmitted record (schemas/vital-signs-submitted.v1.avsc). */
-export interface VitalSignsSubmitted {
-  id: string;
-  patientId: string;
-  observedAt: number;
-  receivedAt: number;
-  respiratoryRate: number;
-  spo2: number;
-  spo2Scale: number;
-  supplementalOxygen: boolean;
-  systolicBp: number;
-  pulse: number;
-  consciousness: Consciousness;
-  temperature: number;
-  source: string;
-}
 
 /**
  * Pure mapping of one vitals submission to its NEWS2 RiskResult. The result id is the

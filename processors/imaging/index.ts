@@ -2,11 +2,12 @@ import { availableParallelism } from 'node:os';
 import { Counter, Histogram } from 'prom-client';
 import type { Component } from '../../engine/contracts';
 import { EngineError, isEngineError, toEngineError } from '../../engine/errors';
-import type { IncomingRecord } from '../../engine/kafka/record-consumer';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import type { IncomingRecordOf } from '../../engine/kafka/record-consumer';
+import type { OutgoingRecordOf } from '../../engine/kafka/producer';
+import { TOPICS } from '../../engine/kafka/topics';
 import { fromProjectRoot } from '../../engine/paths';
 import { DynamicBatcher } from '../shared/dynamic-batcher';
-import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
+import type { DicomInstanceReceived } from '../../schemas/records';
 import type { DicomPixelInfo } from '../shared/dicom-pixels';
 import { ImageRejected } from '../shared/image-decode';
 import { DEFAULT_DICOM_ROUTES, type DicomRoute, routeDicomInstance } from './dicom-routing';
@@ -30,23 +31,8 @@ interface ImagingConfig {
   dicomHeatmap: { colormap: 'jet' | 'inferno' | 'gray'; opacity: number };
 }
 
-/** The decoded ImageSubmitted record (schemas/image-submitted.v1.avsc). */
-export interface ImageSubmitted {
-  id: string;
-  receivedAt: number;
-  contentType: string;
-  blob: { uri: string; sha256: string; size: number };
-  width: number;
-  height: number;
-  patientId: string | null;
-  studyRef: string | null;
-  model: string | null;
-  gradcam: boolean;
-  classIndex: number | null;
-  colormap: 'jet' | 'inferno' | 'gray';
-  opacity: number;
-  source: string;
-}
+/** The topics this processor reads. */
+type ImagingInput = IncomingRecordOf<typeof TOPICS.ingestImage | typeof TOPICS.ingestDicom>;
 
 /** One image to classify, whichever door it came in by (HTTP image or DICOM instance). */
 interface ImageJob {
@@ -275,9 +261,9 @@ export const imagingProcessor: Component<ImagingConfig> = {
       }
     };
 
-    const processOne = async (record: IncomingRecord): Promise<ImagingOutput[]> => {
+    const processOne = async (record: ImagingInput): Promise<ImagingOutput[]> => {
       if (record.topic === TOPICS.ingestDicom) {
-        const event = record.value as unknown as DicomInstanceReceived;
+        const event = record.value;
         const decision = routeDicomInstance(config.dicomRouting, event);
         if (!decision.route) {
           dicomSkipped.inc({ reason: decision.reason });
@@ -304,7 +290,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
           }),
         ];
       }
-      const job = record.value as unknown as ImageSubmitted;
+      const job = record.value;
       return [
         await classify(record, {
           id: job.id,
@@ -316,13 +302,13 @@ export const imagingProcessor: Component<ImagingConfig> = {
           model: job.model,
           gradcam: job.gradcam,
           classIndex: job.classIndex,
-          colormap: job.colormap,
+          colormap: colormapOf(job.colormap),
           opacity: job.opacity,
         }),
       ];
     };
 
-    const classify = async (record: IncomingRecord, job: ImageJob): Promise<ImagingOutput> => {
+    const classify = async (record: ImagingInput, job: ImageJob): Promise<ImagingOutput> => {
       const started = process.hrtime.bigint();
       const model = await modelFor(job.model);
       const bytes = await ctx.blobs.get(job.blobUri);
@@ -379,7 +365,6 @@ export const imagingProcessor: Component<ImagingConfig> = {
       return {
         topic: TOPICS.resultsImaging,
         key: job.subject,
-        schema: RECORDS.imagingResult,
         headers: {
           'correlation-id': record.headers['correlation-id'] ?? job.id,
           ...(record.headers.traceparent ? { traceparent: record.headers.traceparent } : {}),
@@ -427,10 +412,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
     };
 
     const consumer = ctx.createConsumer({
-      topics: {
-        [TOPICS.ingestImage]: RECORDS.imageSubmitted,
-        [TOPICS.ingestDicom]: RECORDS.dicomInstanceReceived,
-      },
+      topics: [TOPICS.ingestImage, TOPICS.ingestDicom],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       maxBatchRecords: config.maxBatchRecords,
       handleBatch: (records) =>
@@ -469,10 +451,14 @@ export const imagingProcessor: Component<ImagingConfig> = {
   },
 };
 
-type ImagingOutput = {
-  topic: string;
-  key: string;
-  schema: string;
-  headers: Record<string, string>;
-  value: Record<string, unknown>;
-};
+type ImagingOutput = OutgoingRecordOf<typeof TOPICS.resultsImaging>;
+
+const COLORMAPS = ['jet', 'inferno', 'gray'] as const;
+
+/** ImageSubmitted.colormap is a string on the wire; the intake routes only accept these. */
+function colormapOf(value: string): (typeof COLORMAPS)[number] {
+  const known = COLORMAPS.find((c) => c === value);
+  if (!known)
+    throw new EngineError('VALIDATION_FAILED', `unknown colormap ${JSON.stringify(value)}`);
+  return known;
+}

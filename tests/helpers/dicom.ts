@@ -3,10 +3,9 @@ import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS } from '../../engine/kafka/topics';
 import { projectRoot } from '../../engine/paths';
 import type { RunningEngine } from '../../engine/runtime';
-import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
 import { readRecords } from './topics';
 
 const run = promisify(execFile);
@@ -68,5 +67,4 @@ export async function dcmtk(tool: string, args: string[], timeoutMs = 60000): Pr
 }
 
 /** Every DicomInstanceReceived on the engine's ingest topic so far. */
-export const dicomEvents = (engine: RunningEngine) =>
-  readRecords<DicomInstanceReceived>(engine, TOPICS.ingestDicom, RECORDS.dicomInstanceReceived);
+export const dicomEvents = (engine: RunningEngine) => readRecords(engine, TOPICS.ingestDicom);

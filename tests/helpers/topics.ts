@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { DeadLetter } from '../../engine/kafka/dead-letter';
+import type { TopicName, TopicValues } from '../../schemas/records';
 import { headersToStrings } from '../../engine/kafka/headers';
 import { readTopicToEnd } from '../../engine/kafka/read-to-end';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS, TOPIC_RECORDS } from '../../engine/kafka/topics';
 import type { RunningEngine } from '../../engine/runtime';
 import { waitFor } from './wait-for';
 
@@ -10,20 +10,25 @@ import { waitFor } from './wait-for';
  * Every record on one of the engine's topics so far, decoded. A fresh broker may answer "not
  * the coordinator" for a while: that is retried, not a failure.
  */
-export function readRecords<T>(
+export function readRecords<T extends TopicName>(
   engine: RunningEngine,
-  logicalTopic: string,
-  recordName: string,
-): Promise<T[]> {
+  logicalTopic: T,
+): Promise<Array<TopicValues[T]>> {
   return waitFor(
     async () => {
-      const records: T[] = [];
+      const records: Array<TopicValues[T]> = [];
       await readTopicToEnd(
         engine.kafka,
         engine.topics.physical(logicalTopic),
         `read-${randomUUID()}`,
         async (_p, m) => {
-          records.push(engine.serde.decode<T>(recordName, m.value, headersToStrings(m.headers)));
+          records.push(
+            engine.serde.decode<string, TopicValues[T]>(
+              TOPIC_RECORDS[logicalTopic],
+              m.value,
+              headersToStrings(m.headers),
+            ),
+          );
         },
         { throwaway: true },
       );
@@ -34,5 +39,4 @@ export function readRecords<T>(
 }
 
 /** Every dead letter on the engine's DLQ so far. */
-export const deadLetters = (engine: RunningEngine) =>
-  readRecords<DeadLetter>(engine, TOPICS.dlq, RECORDS.deadLetter);
+export const deadLetters = (engine: RunningEngine) => readRecords(engine, TOPICS.dlq);

@@ -7,7 +7,7 @@ import { freePort } from '../../deploy/local/kafka/local-kafka';
 import { type LocalFhir, startLocalFhir } from '../../deploy/local/fhir/local-fhir';
 import { loadConfig } from '../../engine/config/load-config';
 import type { AnyComponent } from '../../engine/contracts';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS } from '../../engine/kafka/topics';
 import { createLogger } from '../../engine/logger';
 import { type RunningEngine, startEngine } from '../../engine/runtime';
 import {
@@ -187,7 +187,6 @@ describe('[REQ-FHIR-10] results written to a real HAPI FHIR R4 server', () => {
         {
           topic: TOPICS.resultsImaging,
           key: value.subject,
-          schema: RECORDS.imagingResult,
           value,
           headers: { 'correlation-id': value.resultId },
         },
@@ -199,7 +198,6 @@ describe('[REQ-FHIR-10] results written to a real HAPI FHIR R4 server', () => {
       values.map((value) => ({
         topic: TOPICS.resultsRisk,
         key: value.patientId,
-        schema: RECORDS.riskResult,
         value,
         headers: { 'correlation-id': value.resultId },
       })),

@@ -4,7 +4,7 @@
  * round trip is tests/integration/fhir-hapi.test.ts).
  */
 import { acceptedOutcome } from '../../connectors/sources/fhir-subscription';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS } from '../../engine/kafka/topics';
 import type { RunningEngine } from '../../engine/runtime';
 import {
   labSet,
@@ -24,21 +24,6 @@ import { waitFor } from '../helpers/wait-for';
 
 const SECRET = 'Bearer test-only-callback-secret';
 
-interface Risk {
-  resultId: string;
-  kind: string;
-  patientId: string;
-  model: string;
-  score: number;
-  band: string;
-  news2: { total: number; subscores: Record<string, number> } | null;
-  inputsUsed: Record<string, number>;
-  missingInputs: string[];
-  imputedInputs: string[];
-  sourceIds: string[];
-  syntheticModel: boolean;
-}
-
 const send = (
   engine: RunningEngine,
   method: string,
@@ -56,7 +41,7 @@ const send = (
   });
 
 const risks = (engine: RunningEngine, patientRef: string) =>
-  readRecords<Risk>(engine, TOPICS.resultsRisk, RECORDS.riskResult).then((all) =>
+  readRecords(engine, TOPICS.resultsRisk).then((all) =>
     all.filter((r) => r.patientId === patientRef),
   );
 
@@ -242,11 +227,7 @@ describe('[REQ-FHIR-IN] FHIR subscription source and ICU risk from FHIR', () => 
     );
     const received = await waitFor(
       async () => {
-        const all = await readRecords<{
-          patientRef: string;
-          eventNumber: number | null;
-          delivery: string;
-        }>(engine, TOPICS.ingestFhir, RECORDS.fhirResourceReceived);
+        const all = await readRecords(engine, TOPICS.ingestFhir);
         const mine = all.filter((r) => r.patientRef === `Patient/${pid}`);
         return mine.length === 2 ? mine : undefined;
       },
@@ -274,11 +255,7 @@ describe('[REQ-FHIR-IN] FHIR subscription source and ICU risk from FHIR', () => 
       ).toBe(200);
     await waitFor(
       async () => {
-        const states = await readRecords<{ patientRef: string; samples: unknown[] }>(
-          engine,
-          TOPICS.stateIcuRisk,
-          RECORDS.icuRiskPatientState,
-        );
+        const states = await readRecords(engine, TOPICS.stateIcuRisk);
         return states.filter((s) => s.patientRef === ref).some((s) => s.samples.length === 4);
       },
       { what: 'four samples in the changelog', timeoutMs: 60000 },

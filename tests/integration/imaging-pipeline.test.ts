@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS } from '../../engine/kafka/topics';
 import { projectRoot } from '../../engine/paths';
 import type { RunningEngine } from '../../engine/runtime';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';
@@ -215,7 +215,6 @@ describe('[REQ-IMG-01] image → Kafka → classification + Grad-CAM → REST (s
         {
           topic: TOPICS.ingestImage,
           key: id,
-          schema: RECORDS.imageSubmitted,
           value: {
             id,
             receivedAt: Date.now(),

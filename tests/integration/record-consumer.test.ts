@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Component } from '../../engine/contracts';
 import { EngineError } from '../../engine/errors';
-import { RECORDS, TOPICS } from '../../engine/kafka/topics';
+import { TOPICS } from '../../engine/kafka/topics';
 import { loadConfig } from '../../engine/config/load-config';
 import { createLogger } from '../../engine/logger';
 import { type RunningEngine, startEngine } from '../../engine/runtime';
 import { vitalsToRiskResult } from '../../processors/icu-risk/vitals-to-risk-result';
-import type { VitalSignsSubmitted } from '../../processors/icu-risk/vitals-to-risk-result';
+import type { VitalSignsSubmitted } from '../../schemas/records';
 import { createTestSettings, settingsToOverrides } from '../helpers/test-env';
 import { waitFor } from '../helpers/wait-for';
 import { readTopicToEnd } from '../../engine/kafka/read-to-end';
@@ -31,10 +31,10 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
     configSchema: { type: 'object', properties: {} },
     create(_config, ctx) {
       const consumer = ctx.createConsumer({
-        topics: { [TOPICS.ingestVitals]: RECORDS.vitalSignsSubmitted },
+        topics: [TOPICS.ingestVitals],
         partitionsConsumedConcurrently: 1,
         handle: async (record) => {
-          const vitals = record.value as unknown as VitalSignsSubmitted;
+          const vitals = record.value;
           const n = (attempts.get(vitals.id) ?? 0) + 1;
           attempts.set(vitals.id, n);
           if (vitals.patientId === 'flaky' && n < 3) {
@@ -48,7 +48,6 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
             {
               topic: TOPICS.resultsRisk,
               key: 'same',
-              schema: RECORDS.riskResult,
               value: result,
               headers: { 'correlation-id': vitals.id },
             },
@@ -88,7 +87,7 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
       huge: randomUUID(),
       last: randomUUID(),
     };
-    const vitals = (id: string, patientId: string) => ({
+    const vitals = (id: string, patientId: string): VitalSignsSubmitted => ({
       id,
       patientId,
       observedAt: 0,
@@ -112,7 +111,6 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
       ].map(([patient, id]) => ({
         topic: TOPICS.ingestVitals,
         key: 'same',
-        schema: RECORDS.vitalSignsSubmitted,
         value: vitals(id!, patient!),
         headers: { 'correlation-id': id! },
       })),

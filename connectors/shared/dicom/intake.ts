@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ComponentContext } from '../../../engine/contracts';
 import type { BlobRef } from '../../../engine/blob-store';
-import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
+import { TOPICS } from '../../../engine/kafka/topics';
 import type { InstanceHeader } from './part10';
+import type { DicomInstanceReceived } from '../../../schemas/records';
 
 export interface ReceivedInstance {
   /** The Part-10 file as it will be stored: our File Meta header + the dataset as received. */
@@ -18,7 +19,7 @@ export interface ReceivedInstance {
 export function dicomInstanceToEvent(
   received: ReceivedInstance,
   ids: { id: string; receivedAt: number; blob: BlobRef },
-) {
+): DicomInstanceReceived {
   const h = received.header;
   return {
     id: ids.id,
@@ -46,8 +47,6 @@ export function dicomInstanceToEvent(
   };
 }
 
-export type DicomInstanceReceived = ReturnType<typeof dicomInstanceToEvent>;
-
 /**
  * The one intake path for DICOM (C-STORE and STOW-RS): store the file (claim check), publish
  * DicomInstanceReceived keyed by StudyInstanceUID and wait for Kafka's ack. Resolves only when
@@ -65,7 +64,6 @@ export async function publishDicomInstance(
       {
         topic: TOPICS.ingestDicom,
         key: event.studyInstanceUid,
-        schema: RECORDS.dicomInstanceReceived,
         value: event,
         headers: { 'correlation-id': event.id },
       },

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import dimse from 'dcmjs-dimse';
 import type { Component } from '../../../engine/contracts';
 import { EngineError } from '../../../engine/errors';
-import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
+import { TOPICS } from '../../../engine/kafka/topics';
 import { sleep } from '../../../engine/time';
 import { configureDicomImplementation } from '../../shared/dicom/implementation';
 import { EXPLICIT_VR_LITTLE_ENDIAN, secondaryCaptureDataset } from './secondary-capture';
@@ -20,18 +20,6 @@ interface DicomExportConfig {
   initialBackoffMs: number;
   maxBackoffMs: number;
   timeoutMs: number;
-}
-
-/** The ImagingResult fields this sink reads. */
-interface ExportableResult {
-  resultId: string;
-  model: string;
-  labels: string[];
-  probabilities: number[];
-  syntheticModel: boolean;
-  heatmap: { overlayUri: string; classIndex: number; label: string } | null;
-  input: { uri: string };
-  dicom: { studyInstanceUid: string } | null;
 }
 
 /** Why one C-STORE attempt did not succeed, and whether trying again can help. */
@@ -146,9 +134,9 @@ export const dicomExportSink: Component<DicomExportConfig> = {
       });
 
     const consumer = ctx.createConsumer({
-      topics: { [TOPICS.resultsImaging]: RECORDS.imagingResult },
+      topics: [TOPICS.resultsImaging],
       handle: async (record) => {
-        const result = record.value as unknown as ExportableResult;
+        const result = record.value;
         if (!result.dicom || !result.heatmap) return [];
         const [source, overlay] = await Promise.all([
           ctx.blobs.get(result.input.uri),

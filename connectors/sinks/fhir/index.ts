@@ -1,14 +1,14 @@
 import { Counter, Histogram } from 'prom-client';
 import type { Component } from '../../../engine/contracts';
 import { EngineError } from '../../../engine/errors';
-import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
+import { TOPICS } from '../../../engine/kafka/topics';
+import type { RiskResult } from '../../../schemas/records';
 import { FhirGateway } from './client';
 import {
   type Bundle,
   type ImagingResultRecord,
   type PatientConfig,
   type ResolvedSubject,
-  type RiskResultRecord,
   imagingResultToBundle,
   planSubject,
   riskResultToBundle,
@@ -157,7 +157,7 @@ export const fhirSink: Component<FhirSinkConfig> = {
       });
     };
 
-    const riskBundle = async (result: RiskResultRecord): Promise<Bundle> =>
+    const riskBundle = async (result: RiskResult): Promise<Bundle> =>
       riskResultToBundle(result, {
         identifierSystem: config.identifierSystem,
         subject: await resolveSubject(result.patientId),
@@ -179,19 +179,16 @@ export const fhirSink: Component<FhirSinkConfig> = {
     };
 
     const consumer = ctx.createConsumer({
-      topics: {
-        [TOPICS.resultsImaging]: RECORDS.imagingResult,
-        [TOPICS.resultsRisk]: RECORDS.riskResult,
-      },
+      topics: [TOPICS.resultsImaging, TOPICS.resultsRisk],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       handle: async (record) => {
-        const value = record.value as unknown as { resultId: string };
+        const { value } = record;
         let bundle: Bundle | undefined;
         try {
           bundle =
             record.topic === TOPICS.resultsImaging
-              ? await imagingBundle(value as unknown as ImagingResultRecord)
-              : await riskBundle(value as unknown as RiskResultRecord);
+              ? await imagingBundle(record.value)
+              : await riskBundle(record.value);
           if (config.validate) await validateAll(bundle, value.resultId);
           const response = await fhir.transaction(
             bundle,

@@ -14,6 +14,7 @@
  * SOP Instance UID the finding was computed from (`instanceDisplay`).
  */
 import { stableId } from '../../../engine/ids';
+import type { ImagingResult, RiskResult } from '../../../schemas/records';
 
 // ── FHIR shapes (the subset used here) ──────────────────────────────────────────────────────
 
@@ -58,57 +59,26 @@ export interface Bundle extends FhirResource {
 
 // ── medstream result records (decoded Avro, schemas/*.avsc) ─────────────────────────────────
 
-/** The ImagingResult fields this sink reads (schemas/imaging-result.v1.avsc). */
-export interface ImagingResultRecord {
-  resultId: string;
-  subject: string;
-  patientId: string | null;
-  model: string;
-  multiLabel: boolean;
-  labels: string[];
-  probabilities: number[];
-  label: string;
-  labelProbability: number;
-  heatmap: { overlayUri: string; mapUri: string; classIndex: number; label: string } | null;
-  input: { uri: string; contentType?: string };
-  syntheticModel: boolean;
-  disclaimer: string | null;
-  submittedAt: number;
-  computedAt: number;
-  dicom: {
-    studyInstanceUid: string;
-    seriesInstanceUid: string | null;
-    sopInstanceUid: string;
-    accessionNumber: string | null;
-    modality: string | null;
-    frame?: number;
-    numberOfFrames?: number;
-  } | null;
-}
-
-/** The RiskResult fields this sink reads (schemas/risk-result.v1.avsc). */
-export interface RiskResultRecord {
-  resultId: string;
-  kind: string;
-  patientId: string;
-  model: string;
-  observedAt: number;
-  computedAt: number;
-  score: number;
-  band: string;
-  news2: {
-    total: number;
-    band: string;
-    anySingleParameterThree: boolean;
-    spo2Scale: number;
-    subscores: Record<string, number>;
-  } | null;
-  inputsUsed: Record<string, number>;
-  missingInputs: string[];
-  imputedInputs?: string[];
-  sourceIds: string[];
-  syntheticModel: boolean;
-}
+/** The ImagingResult fields this sink reads (generated from schemas/imaging-result.v1.avsc). */
+export type ImagingResultRecord = Pick<
+  ImagingResult,
+  | 'resultId'
+  | 'subject'
+  | 'patientId'
+  | 'model'
+  | 'multiLabel'
+  | 'labels'
+  | 'probabilities'
+  | 'label'
+  | 'labelProbability'
+  | 'heatmap'
+  | 'input'
+  | 'syntheticModel'
+  | 'disclaimer'
+  | 'submittedAt'
+  | 'computedAt'
+  | 'dicom'
+>;
 
 // ── systems and codes ───────────────────────────────────────────────────────────────────────
 
@@ -480,7 +450,7 @@ function bandInterpretation(band: string, what: string): CodeableConcept {
 }
 
 /** Human-readable list of missing / imputed inputs, or undefined when there were none. */
-export function inputsNote(result: RiskResultRecord): string | undefined {
+export function inputsNote(result: RiskResult): string | undefined {
   const parts: string[] = [];
   if (result.missingInputs.length > 0)
     parts.push(`Missing inputs (not scored): ${result.missingInputs.join(', ')}.`);
@@ -501,7 +471,7 @@ const NEWS2_PARAMETERS: ReadonlyArray<
   ['temperature', () => NEWS2_CODES.temperature],
 ];
 
-function news2Components(news2: NonNullable<RiskResultRecord['news2']>) {
+function news2Components(news2: NonNullable<RiskResult['news2']>) {
   const known = new Set(NEWS2_PARAMETERS.map(([key]) => key));
   const components: Array<Record<string, unknown>> = [];
   for (const [key, codeFor] of NEWS2_PARAMETERS) {
@@ -553,7 +523,7 @@ export interface RiskBundleOptions {
 
 /** The Observation of one RiskResult: NEWS2 total with sub-score components, or a probability. */
 export function riskResultToObservation(
-  result: RiskResultRecord,
+  result: RiskResult,
   { identifierSystem, subject }: RiskBundleOptions,
 ): FhirResource & { identifier: Identifier[] } {
   const news2 = result.kind === 'news2' ? result.news2 : null;
@@ -605,7 +575,7 @@ export function riskResultToObservation(
 }
 
 /** One transaction: [Patient (conditional-create mode)] + the risk Observation. */
-export function riskResultToBundle(result: RiskResultRecord, options: RiskBundleOptions): Bundle {
+export function riskResultToBundle(result: RiskResult, options: RiskBundleOptions): Bundle {
   const observation = riskResultToObservation(result, options);
   const fullUrl = `urn:uuid:${uuidFor(`${result.resultId}|Observation`)}`;
   return transaction([

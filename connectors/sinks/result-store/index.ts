@@ -1,6 +1,5 @@
 import type { Component } from '../../../engine/contracts';
-import type { DeadLetter } from '../../../engine/kafka/dead-letter';
-import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
+import { TOPICS } from '../../../engine/kafka/topics';
 
 interface ResultStoreSinkConfig {
   partitionsConsumedConcurrently: number;
@@ -32,15 +31,11 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
   },
   create(config, ctx) {
     const consumer = ctx.createConsumer({
-      topics: {
-        [TOPICS.resultsRisk]: RECORDS.riskResult,
-        [TOPICS.resultsImaging]: RECORDS.imagingResult,
-        [TOPICS.dlq]: RECORDS.deadLetter,
-      },
+      topics: [TOPICS.resultsRisk, TOPICS.resultsImaging, TOPICS.dlq],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       handle: async (record) => {
         if (record.topic === TOPICS.dlq) {
-          const letter = record.value as unknown as DeadLetter;
+          const letter = record.value;
           const id = letter.originalHeaders['correlation-id'];
           const kind = KIND_BY_INGEST_TOPIC[ctx.topics.logical(letter.originalTopic)];
           if (id && kind) {
@@ -55,20 +50,14 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
           }
           return [];
         }
-        const result = record.value as {
-          resultId: string;
-          kind: string;
-          patientId: string | null;
-          subject?: string;
-          model: string;
-        };
+        const result = record.value;
         await ctx.store.upsertDone({
           id: result.resultId,
           kind: result.kind,
           patientId: result.patientId,
-          subject: result.subject ?? null,
+          subject: 'subject' in result ? result.subject : null,
           model: result.model,
-          payload: record.value,
+          payload: result,
         });
         return [];
       },

@@ -16,7 +16,8 @@ import dimse from 'dcmjs-dimse';
 import { isEngineError } from '../../../engine/errors';
 import type { Logger } from '../../../engine/logger';
 import { DicomHeaderError, readInstanceHeader, toPart10 } from '../../shared/dicom/part10';
-import type { DicomInstanceReceived, ReceivedInstance } from '../../shared/dicom/intake';
+import type { DicomInstanceReceived } from '../../../schemas/records';
+import type { ReceivedInstance } from '../../shared/dicom/intake';
 import {
   type AssociationPolicy,
   type AssociationDecision,

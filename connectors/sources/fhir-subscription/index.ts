@@ -5,7 +5,7 @@ import type { ComponentContext, Component } from '../../../engine/contracts';
 import { EngineError } from '../../../engine/errors';
 import { HttpProblem } from '../../../engine/http/problem';
 import { stableId } from '../../../engine/ids';
-import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
+import { TOPICS } from '../../../engine/kafka/topics';
 import {
   type FhirServerSettings,
   createFhirClient,
@@ -520,7 +520,6 @@ class Intake {
     return {
       topic: TOPICS.ingestFhir,
       key: patientRef,
-      schema: RECORDS.fhirResourceReceived,
       value: {
         id,
         patientRef,

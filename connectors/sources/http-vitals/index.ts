@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Component } from '../../../engine/contracts';
-import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
+import { TOPICS } from '../../../engine/kafka/topics';
 import { resultView, waitForResult } from '../../shared/result-view';
 import { parseWaitParam } from '../../shared/wait-param';
 import { type VitalsRequest, vitalsRequestSchema, vitalsRequestToEvent } from './vitals-request';
@@ -47,7 +47,6 @@ export const httpVitalsSource: Component<HttpVitalsConfig> = {
             {
               topic: TOPICS.ingestVitals,
               key: event.patientId,
-              schema: RECORDS.vitalSignsSubmitted,
               value: event,
               headers: { 'correlation-id': id },
             },

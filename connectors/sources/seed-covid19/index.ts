@@ -6,6 +6,7 @@ import { resultImage } from '../../sinks/query-api';
 import { waitForResult } from '../../shared/result-view';
 import { decodeBase64Image, submitImage } from '../../shared/submit-image';
 import { idFromSeedFile, seedResponse } from './seed-response';
+import type { ImagingResult } from '../../../schemas/records';
 
 interface SeedConfig {
   waitMs: number;
@@ -109,13 +110,7 @@ export const seedCovid19Api: Component<SeedConfig> = {
                 row.error?.message ?? 'failed',
               );
             }
-            const p = row.payload as {
-              model: string;
-              labels: string[];
-              probabilities: number[];
-              label: string;
-              disclaimer: string | null;
-            };
+            const p = row.payload as unknown as ImagingResult;
             return reply.send(
               seedResponse({
                 id,

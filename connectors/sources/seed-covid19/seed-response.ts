@@ -6,8 +6,8 @@ export interface SeedResultInput {
   id: string;
   baseUrl: string;
   model: string;
-  labels: string[];
-  probabilities: number[];
+  labels: readonly string[];
+  probabilities: readonly number[];
   label: string;
   positiveLabel: string;
   disclaimer: string | null;

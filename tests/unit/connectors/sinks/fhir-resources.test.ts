@@ -2,7 +2,6 @@ import {
   type Bundle,
   type ImagingResultRecord,
   NEWS2_CODES,
-  type RiskResultRecord,
   SYNTHETIC_NOTE,
   derivedFromReferences,
   identifierQuery,
@@ -16,6 +15,7 @@ import {
   transactionOutcomes,
   uuidFor,
 } from '../../../../connectors/sinks/fhir/resources';
+import type { RiskResult } from '../../../../schemas/records';
 
 const RESULT_IDS = 'urn:medstream:result-id';
 const PATIENT = { identifierSystem: 'urn:medstream:patient-id', mode: 'search' as const };
@@ -35,8 +35,18 @@ const imaging = (over: Partial<ImagingResultRecord> = {}): ImagingResultRecord =
     mapUri: 'blob:sha256:bb',
     classIndex: 1,
     label: 'pneumonia',
+    peakX: 120,
+    peakY: 200,
+    colormap: 'jet',
+    method: 'grad-cam',
   },
-  input: { uri: 'blob:sha256:cc' },
+  input: {
+    uri: 'blob:sha256:cc',
+    displayUri: 'blob:sha256:dd',
+    contentType: 'application/dicom',
+    width: 512,
+    height: 512,
+  },
   syntheticModel: true,
   disclaimer: 'Research use only.',
   submittedAt: Date.UTC(2026, 0, 2, 3, 4, 5),
@@ -45,13 +55,24 @@ const imaging = (over: Partial<ImagingResultRecord> = {}): ImagingResultRecord =
     studyInstanceUid: '1.2.3',
     seriesInstanceUid: '1.2.3.4',
     sopInstanceUid: '1.2.3.4.5',
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.1.1',
     accessionNumber: 'ACC1',
     modality: 'DX',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    frame: 0,
+    numberOfFrames: 1,
+    photometricInterpretation: 'MONOCHROME2',
+    windowCenter: 2048,
+    windowWidth: 4096,
+    windowSource: 'dataset',
+    inverted: false,
+    callingAe: 'MODALITY',
+    source: 'dimse',
   },
   ...over,
 });
 
-const risk = (over: Partial<RiskResultRecord> = {}): RiskResultRecord => ({
+const risk = (over: Partial<RiskResult> = {}): RiskResult => ({
   resultId: 'risk-1',
   kind: 'news2',
   patientId: 'Patient/42',

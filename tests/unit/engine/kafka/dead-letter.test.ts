@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
 import { AvroSerde } from '../../../../engine/avro/serde';
 import { EngineError } from '../../../../engine/errors';
-import { type DeadLetter, deadLetterFor } from '../../../../engine/kafka/dead-letter';
-import { RECORDS, TOPICS } from '../../../../engine/kafka/topics';
+import { deadLetterFor } from '../../../../engine/kafka/dead-letter';
+import type { DeadLetter } from '../../../../schemas/records';
+import { RECORDS, TOPICS, TOPIC_RECORDS } from '../../../../engine/kafka/topics';
 
 const FAILED_AT = 1_700_000_000_000;
 
@@ -41,7 +42,8 @@ describe('[REQ-DLQ-01] deadLetterFor', () => {
       FAILED_AT,
     );
     expect(record.topic).toBe('medstream.dlq.v1');
-    expect(record.schema).toBe('io.medstream.dlq.v1.DeadLetter');
+    expect(record.topic).toBe('medstream.dlq.v1');
+    expect(TOPIC_RECORDS[record.topic]).toBe('io.medstream.dlq.v1.DeadLetter');
     expect(record.key).toBe('P-001');
     const value = record.value as DeadLetter;
     expect(value).toEqual({
@@ -134,8 +136,8 @@ describe('[REQ-DLQ-01] deadLetterFor', () => {
       2,
       FAILED_AT,
     );
-    expect(record.schema).toBe(RECORDS.deadLetter);
-    const encoded = serde.encode(record.schema, record.value);
+    expect(TOPIC_RECORDS[record.topic]).toBe(RECORDS.deadLetter);
+    const encoded = serde.encode(RECORDS.deadLetter, record.value as DeadLetter);
     expect(serde.decode(RECORDS.deadLetter, encoded.value, encoded.headers)).toEqual(record.value);
   });
 });

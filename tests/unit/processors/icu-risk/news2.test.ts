@@ -6,10 +6,8 @@ import {
   news2Subscores,
   scoreSpo2,
 } from '../../../../processors/icu-risk/news2';
-import {
-  type VitalSignsSubmitted,
-  vitalsToRiskResult,
-} from '../../../../processors/icu-risk/vitals-to-risk-result';
+import { vitalsToRiskResult } from '../../../../processors/icu-risk/vitals-to-risk-result';
+import type { VitalSignsSubmitted } from '../../../../schemas/records';
 
 /** Every parameter in its 0 band: RR 16, SpO2 98 % (scale 1) on air, SBP 120, pulse 70, Alert, 37.0 °C. */
 const normal: News2Input = {

@@ -7,7 +7,7 @@ import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { fromProjectRoot } from '../../engine/paths';
 import { DynamicBatcher } from '../shared/dynamic-batcher';
 import type { DicomInstanceReceived } from '../../connectors/shared/dicom/intake';
-import type { DicomPixelInfo } from '../shared/dicom-pixels';
+import type { DicomPixelInfo } from '../../dicom/pixels';
 import { ImageRejected } from '../shared/image-decode';
 import { DEFAULT_DICOM_ROUTES, type DicomRoute, routeDicomInstance } from './dicom-routing';
 import { ImageWorkPool } from '../shared/image-work/pool';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ComponentContext } from '../../../engine/contracts';
 import type { BlobRef } from '../../../engine/blob-store';
 import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
-import type { InstanceHeader } from './part10';
+import type { InstanceHeader } from '../../../dicom/part10';
 
 export interface ReceivedInstance {
   /** The Part-10 file as it will be stored: our File Meta header + the dataset as received. */

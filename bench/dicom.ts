@@ -16,7 +16,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { fileMetaHeader } from '../connectors/shared/dicom/part10';
+import { fileMetaHeader } from '../dicom/part10';
 import { spawnUntil, startBenchMedstream, stopChild } from './processes';
 
 const run = promisify(execFile);

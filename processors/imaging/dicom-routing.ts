@@ -3,7 +3,7 @@
  * the first whose every given criterion matches decides. An instance no rule matches, or that is
  * not an image at all (SR, PDF, presentation state, …), is skipped with the reason.
  */
-import { classifyDicomSopClass } from '../shared/dicom-pixels';
+import { classifyDicomSopClass } from '../../dicom/uids';
 
 export interface DicomRoute {
   /** Modality (0008,0060) values, e.g. CR, DX; absent = any. */

@@ -8,7 +8,7 @@ import { TOPICS } from '../../engine/kafka/topics';
 import { fromProjectRoot } from '../../engine/paths';
 import { DynamicBatcher } from '../shared/dynamic-batcher';
 import type { DicomInstanceReceived } from '../../schemas/records';
-import type { DicomPixelInfo } from '../shared/dicom-pixels';
+import type { DicomPixelInfo } from '../../dicom/pixels';
 import { ImageRejected } from '../shared/image-decode';
 import { DEFAULT_DICOM_ROUTES, type DicomRoute, routeDicomInstance } from './dicom-routing';
 import { ImageWorkPool } from '../shared/image-work/pool';

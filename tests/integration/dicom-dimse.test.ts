@@ -12,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
 import { basename, join } from 'node:path';
-import { datasetOffset, readInstanceHeader } from '../../connectors/shared/dicom/part10';
+import { datasetOffset, readInstanceHeader } from '../../dicom/part10';
 import type { RunningEngine } from '../../engine/runtime';
 import { dcmtk, dicomEvents, freePort, packagedDicomFiles, scpAddress } from '../helpers/dicom';
 import { makeDicomInstance } from '../helpers/dicom-fixtures';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readInstanceHeader } from '../../connectors/shared/dicom/part10';
+import { readInstanceHeader } from '../../dicom/part10';
 import type { RunningEngine } from '../../engine/runtime';
 import { dicomEvents, packagedDicomFiles } from '../helpers/dicom';
 import { createTestSettings, startTestEngine } from '../helpers/test-env';

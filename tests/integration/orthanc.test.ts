@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readInstanceHeader } from '../../connectors/shared/dicom/part10';
+import { readInstanceHeader } from '../../dicom/part10';
 import type { RunningEngine } from '../../engine/runtime';
 import { dicomEvents, freePort, packagedDicomFiles, scpAddress } from '../helpers/dicom';
 import { makeDicomInstanceWithIds } from '../helpers/dicom-fixtures';

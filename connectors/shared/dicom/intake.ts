@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ComponentContext } from '../../../engine/contracts';
 import type { BlobRef } from '../../../engine/blob-store';
 import { TOPICS } from '../../../engine/kafka/topics';
-import type { InstanceHeader } from './part10';
+import type { InstanceHeader } from '../../../dicom/part10';
 import type { DicomInstanceReceived } from '../../../schemas/records';
 
 export interface ReceivedInstance {

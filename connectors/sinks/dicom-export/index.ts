@@ -5,8 +5,9 @@ import type { Component } from '../../../engine/contracts';
 import { EngineError } from '../../../engine/errors';
 import { TOPICS } from '../../../engine/kafka/topics';
 import { sleep } from '../../../engine/time';
-import { configureDicomImplementation } from '../../shared/dicom/implementation';
-import { EXPLICIT_VR_LITTLE_ENDIAN, secondaryCaptureDataset } from './secondary-capture';
+import { configureDicomImplementation } from '../../../dicom/implementation';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../../dicom/uids';
+import { secondaryCaptureDataset } from './secondary-capture';
 
 const { Client, Dataset } = dimse;
 const { CStoreRequest } = dimse.requests;

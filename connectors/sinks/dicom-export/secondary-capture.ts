@@ -6,17 +6,8 @@
  * UIDs are derived from the result id, so a redelivered result produces the same Series and SOP
  * Instance UIDs and the PACS replaces the instance instead of storing a duplicate.
  */
-import { createHash } from 'node:crypto';
-import dicomParser from 'dicom-parser';
-
-export const SECONDARY_CAPTURE_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.7';
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-
-/** A 2.25 UID (PS3.5 B.2) from 128 bits of SHA-256 over `seed`: stable for the same seed. */
-export function uidFrom(seed: string): string {
-  const hex = createHash('sha256').update(seed).digest('hex').slice(0, 32);
-  return `2.25.${BigInt(`0x${hex}`).toString()}`;
-}
+import { readPart10, textReader } from '../../../dicom/part10';
+import { SECONDARY_CAPTURE_SOP_CLASS, uidFrom } from '../../../dicom/uids';
 
 /** The Patient and General Study module attributes copied from the source instance. */
 const COPIED = {
@@ -69,17 +60,9 @@ const da = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, '');
 const tm = (d: Date) => d.toISOString().slice(11, 19).replace(/:/g, '');
 
 export function secondaryCaptureDataset(input: SecondaryCaptureInput): Record<string, unknown> {
-  const src = dicomParser.parseDicom(input.source, { untilTag: 'x7fe00010' });
-  // Text is written as UTF-8 (SpecificCharacterSet ISO_IR 192). Source text is read as UTF-8
-  // when the source says so, else as ISO 8859-1 (which covers the default repertoire).
-  const utf8 = (src.string('x00080005') ?? '').includes('ISO_IR 192');
-  const text = (tag: string): string | undefined => {
-    const el = src.elements[tag];
-    if (!el || el.length === 0) return undefined;
-    const bytes = src.byteArray.subarray(el.dataOffset, el.dataOffset + el.length);
-    const value = new TextDecoder(utf8 ? 'utf-8' : 'latin1').decode(bytes);
-    return value.replace(/[\0 ]+$/, '');
-  };
+  const src = readPart10(input.source, { untilPixelData: true });
+  // Text is written as UTF-8 (SpecificCharacterSet ISO_IR 192); the source's is read in its own.
+  const text = textReader(src);
   const copied: Record<string, string> = {};
   for (const [keyword, tag] of Object.entries(COPIED)) {
     const v = text(tag);

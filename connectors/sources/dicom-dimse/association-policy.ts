@@ -3,34 +3,18 @@
  * decisions, applied by scp.ts to each A-ASSOCIATE-RQ (PS3.8 §7.1, reasons per Table 9-21).
  */
 
-export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
-/** Nearly every Storage SOP Class lives under this root (PS3.4 Annex B / PS3.6 Annex A). */
-export const STORAGE_SOP_CLASS_ROOT = '1.2.840.10008.5.1.4.1.1.';
-/** The storage SOP classes that do not: Hanging Protocol, Color Palette, implant templates. */
-export const OTHER_STORAGE_SOP_CLASSES: readonly string[] = [
-  '1.2.840.10008.5.1.4.38.1', // Hanging Protocol Storage
-  '1.2.840.10008.5.1.4.39.1', // Color Palette Storage
-  '1.2.840.10008.5.1.4.43.1', // Generic Implant Template Storage
-  '1.2.840.10008.5.1.4.44.1', // Implant Assembly Template Storage
-  '1.2.840.10008.5.1.4.45.1', // Implant Template Group Storage
-];
+import {
+  DECODABLE_TRANSFER_SYNTAX_UIDS,
+  VERIFICATION_SOP_CLASS,
+  isStorageSopClass,
+} from '../../../dicom/uids';
 
-/** The transfer syntaxes the SCP accepts, in no order: the caller's preference wins. */
-export const ACCEPTED_TRANSFER_SYNTAXES = [
-  '1.2.840.10008.1.2', // Implicit VR Little Endian
-  '1.2.840.10008.1.2.1', // Explicit VR Little Endian
-  '1.2.840.10008.1.2.1.99', // Deflated Explicit VR Little Endian
-  '1.2.840.10008.1.2.2', // Explicit VR Big Endian (retired, still sent by old modalities)
-  '1.2.840.10008.1.2.4.50', // JPEG Baseline (Process 1)
-  '1.2.840.10008.1.2.4.51', // JPEG Extended (Process 2 & 4)
-  '1.2.840.10008.1.2.4.57', // JPEG Lossless, Non-Hierarchical (Process 14)
-  '1.2.840.10008.1.2.4.70', // JPEG Lossless, First-Order Prediction (Process 14 SV1)
-  '1.2.840.10008.1.2.4.80', // JPEG-LS Lossless
-  '1.2.840.10008.1.2.4.81', // JPEG-LS Near-Lossless
-  '1.2.840.10008.1.2.4.90', // JPEG 2000 Lossless Only
-  '1.2.840.10008.1.2.4.91', // JPEG 2000
-  '1.2.840.10008.1.2.5', // RLE Lossless
-] as const;
+/**
+ * The transfer syntaxes the SCP accepts, in no order (the caller's preference wins): the ones
+ * dicom/pixels decodes (dicom/uids.ts), so that the imaging processor can read every image the
+ * SCP stores.
+ */
+export const ACCEPTED_TRANSFER_SYNTAXES: readonly string[] = DECODABLE_TRANSFER_SYNTAX_UIDS;
 
 export interface AssociationPolicy {
   /** Our AE title; a request calling any other is rejected. */
@@ -132,10 +116,7 @@ export function decidePresentationContext(
   proposed: readonly string[],
   accepted: readonly string[] = ACCEPTED_TRANSFER_SYNTAXES,
 ): ContextDecision {
-  const isStorage =
-    abstractSyntaxUid.startsWith(STORAGE_SOP_CLASS_ROOT) ||
-    OTHER_STORAGE_SOP_CLASSES.includes(abstractSyntaxUid);
-  if (!isStorage && abstractSyntaxUid !== VERIFICATION_SOP_CLASS)
+  if (!isStorageSopClass(abstractSyntaxUid) && abstractSyntaxUid !== VERIFICATION_SOP_CLASS)
     return { result: 'abstract-syntax-not-supported' };
   const ts = proposed.find((t) => accepted.includes(t.trim()));
   return ts

@@ -2,7 +2,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { Counter, Gauge } from 'prom-client';
 import type { Component } from '../../../engine/contracts';
 import { publishDicomInstance } from '../../shared/dicom/intake';
-import { configureDicomImplementation } from '../../shared/dicom/implementation';
+import { configureDicomImplementation } from '../../../dicom/implementation';
 import { MedstreamScp } from './scp';
 
 interface DicomDimseConfig {

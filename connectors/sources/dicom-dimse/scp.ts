@@ -13,9 +13,9 @@
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
-import { isEngineError } from '../../../engine/errors';
+import { EngineError, isEngineError } from '../../../engine/errors';
 import type { Logger } from '../../../engine/logger';
-import { DicomHeaderError, readInstanceHeader, toPart10 } from '../../shared/dicom/part10';
+import { isUnreadableDicom, readInstanceHeader, toPart10 } from '../../../dicom/part10';
 import type { DicomInstanceReceived } from '../../../schemas/records';
 import type { ReceivedInstance } from '../../shared/dicom/intake';
 import {
@@ -214,7 +214,8 @@ export class MedstreamScp extends Scp {
 
   private async store(request: CStoreRequest): Promise<DicomInstanceReceived> {
     const raw = request.getDataset() as unknown as RawDataset | undefined;
-    if (!(raw instanceof RawDataset)) throw new DicomHeaderError('C-STORE without a dataset');
+    if (!(raw instanceof RawDataset))
+      throw new EngineError('DECODE_FAILED', 'C-STORE without a dataset');
     if (raw.overflow > 0)
       throw new InstanceTooLarge(
         `instance larger than maxInstanceBytes (${this.deps.maxInstanceBytes} bytes)`,
@@ -236,7 +237,8 @@ export class MedstreamScp extends Scp {
         `dataset SOP Class ${header.sopClassUid} differs from the command's ${sopClassUid}`,
       );
     if (header.sopInstanceUid !== sopInstanceUid)
-      throw new DicomHeaderError(
+      throw new EngineError(
+        'DECODE_FAILED',
         `dataset SOP Instance UID differs from the command's Affected SOP Instance UID`,
       );
     return this.deps.publish({
@@ -252,7 +254,7 @@ export class MedstreamScp extends Scp {
   private failureStatus(err: unknown): [number, string] {
     if (err instanceof SopMismatch) return [CSTORE_STATUS.dataSetDoesNotMatchSopClass, err.message];
     if (err instanceof InstanceTooLarge) return [CSTORE_STATUS.outOfResources, err.message];
-    if (err instanceof DicomHeaderError) return [CSTORE_STATUS.cannotUnderstand, err.message];
+    if (isUnreadableDicom(err)) return [CSTORE_STATUS.cannotUnderstand, err.message];
     if (isEngineError(err) && (err.retriable || err.code === 'STORE_FAILED'))
       return [CSTORE_STATUS.outOfResources, `${err.code}: try again later`];
     return [CSTORE_STATUS.processingFailure, err instanceof Error ? err.message : String(err)];

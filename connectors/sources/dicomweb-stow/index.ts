@@ -1,9 +1,9 @@
 import { Counter } from 'prom-client';
 import type { Component } from '../../../engine/contracts';
-import { isEngineError } from '../../../engine/errors';
+import { EngineError, isEngineError } from '../../../engine/errors';
 import { HttpProblem } from '../../../engine/http/problem';
 import { publishDicomInstance } from '../../shared/dicom/intake';
-import { DicomHeaderError, readInstanceHeader } from '../../shared/dicom/part10';
+import { isUnreadableDicom, readInstanceHeader } from '../../../dicom/part10';
 import {
   MultipartError,
   NotMultipartRelated,
@@ -131,10 +131,13 @@ export const dicomwebStowSource: Component<StowConfig> = {
             let header;
             try {
               if (partType !== 'application/dicom')
-                throw new DicomHeaderError(`part of type ${partType} is not application/dicom`);
+                throw new EngineError(
+                  'DECODE_FAILED',
+                  `part of type ${partType} is not application/dicom`,
+                );
               header = readInstanceHeader(part.body);
             } catch (err) {
-              if (!(err instanceof DicomHeaderError)) throw err;
+              if (!isUnreadableDicom(err)) throw err;
               failed.push({
                 sopClassUid: null,
                 sopInstanceUid: null,

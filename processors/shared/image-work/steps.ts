@@ -6,7 +6,11 @@
  * Model inference sits between them, in the main thread, where the dynamic batcher runs.
  */
 import sharp from 'sharp';
-import { type DecodeDicomOptions, type DicomPixelInfo, decodeDicomGray } from '../dicom-pixels';
+import {
+  type DecodeDicomOptions,
+  type DicomPixelInfo,
+  decodeDicomGray,
+} from '../../../dicom/pixels';
 import { type DecodeLimits, decodeGray } from '../image-decode';
 import type { ModelManifest } from '../model-manifest';
 import { type Preprocessed, preprocess } from '../preprocess';

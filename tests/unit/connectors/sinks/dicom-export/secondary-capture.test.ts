@@ -1,9 +1,6 @@
 import { backoffMs } from '../../../../../connectors/sinks/dicom-export';
-import {
-  SECONDARY_CAPTURE_SOP_CLASS,
-  secondaryCaptureDataset,
-  uidFrom,
-} from '../../../../../connectors/sinks/dicom-export/secondary-capture';
+import { secondaryCaptureDataset } from '../../../../../connectors/sinks/dicom-export/secondary-capture';
+import { SECONDARY_CAPTURE_SOP_CLASS, uidFrom } from '../../../../../dicom/uids';
 import { makeDicomInstanceWithIds } from '../../../../helpers/dicom-fixtures';
 
 describe('[REQ-DCM-11] the heatmap as a Secondary Capture of the same study', () => {

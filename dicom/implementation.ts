@@ -1,5 +1,5 @@
 import dimse from 'dcmjs-dimse';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from './part10';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from './uids';
 
 /**
  * medstream's DICOM identity in the library, which keeps it process-wide: Implementation Class

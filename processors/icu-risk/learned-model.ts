@@ -19,8 +19,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv from 'ajv';
 import * as ort from 'onnxruntime-node';
+import { describeSchemaError } from '../../engine/config/json-schema';
 import { EngineError } from '../../engine/errors';
 
 // ---------------------------------------------------------------------------------------------
@@ -372,7 +373,17 @@ let compiled: ReturnType<Ajv['compile']> | undefined;
 export function validateIcuRiskManifest(raw: unknown, file: string): IcuRiskManifest {
   compiled ??= new Ajv({ allErrors: true, strict: true }).compile(MANIFEST_SCHEMA);
   const problems: string[] = [];
-  if (!compiled(raw)) problems.push(...(compiled.errors ?? []).map(describeAjvError));
+  if (!compiled(raw))
+    problems.push(
+      ...(compiled.errors ?? []).map((e) => {
+        const p = describeSchemaError(
+          e,
+          { unknownProperty: 'unknown field', rootField: '(root)' },
+          { value: raw },
+        );
+        return `${p.field}: ${p.message}`;
+      }),
+    );
   else {
     const m = raw as IcuRiskManifest;
     const seen = new Set<string>();
@@ -398,16 +409,6 @@ export function validateIcuRiskManifest(raw: unknown, file: string): IcuRiskMani
       { details: { file, problems } },
     );
   return raw as IcuRiskManifest;
-}
-
-function describeAjvError(error: ErrorObject): string {
-  const path = error.instancePath.split('/').filter(Boolean);
-  if (error.keyword === 'required') path.push(String(error.params.missingProperty));
-  if (error.keyword === 'additionalProperties') {
-    path.push(String(error.params.additionalProperty));
-    return `${path.join('.')}: unknown field`;
-  }
-  return `${path.join('.') || '(root)'}: ${error.keyword === 'required' ? 'is required' : (error.message ?? 'is invalid')}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv from 'ajv';
+import { describeSchemaError } from '../../../engine/config/json-schema';
 import { EngineError } from '../../../engine/errors';
 import type { ModelManifest } from '../model-manifest';
 
@@ -126,6 +127,8 @@ export const TASKS_SERVED_ELSEWHERE: readonly string[] = ['tabular-risk'];
 
 let compiled: ReturnType<Ajv['compile']> | undefined;
 
+const MANIFEST_WORDING = { unknownProperty: 'unknown field', rootField: '(root)' };
+
 export interface ManifestProblem {
   /** Dotted path of the field, e.g. `preprocessing.normalization.std`; '(root)' for the whole file. */
   field: string;
@@ -149,7 +152,12 @@ export function validateManifest(
 ): ValidatedManifest {
   compiled ??= new Ajv({ allErrors: true, strict: true }).compile(MANIFEST_SCHEMA);
   const problems: ManifestProblem[] = [];
-  if (!compiled(raw)) problems.push(...(compiled.errors ?? []).map((e) => describe(e, raw)));
+  if (!compiled(raw))
+    problems.push(
+      ...(compiled.errors ?? []).map((e) =>
+        describeSchemaError(e, MANIFEST_WORDING, { value: raw }),
+      ),
+    );
   const warnings: string[] = [];
   if (problems.length === 0) {
     const m = raw as ModelManifest;
@@ -205,28 +213,6 @@ export function validateManifest(
       { details: { file, problems } },
     );
   return { manifest: raw as ModelManifest, warnings };
-}
-
-function describe(error: ErrorObject, root: unknown): ManifestProblem {
-  const segments = error.instancePath.split('/').filter(Boolean);
-  if (error.keyword === 'additionalProperties') {
-    segments.push(String(error.params.additionalProperty));
-    return { field: segments.join('.'), message: 'unknown field' };
-  }
-  if (error.keyword === 'required') {
-    segments.push(String(error.params.missingProperty));
-    return { field: segments.join('.'), message: 'is required' };
-  }
-  let value: unknown = root;
-  for (const s of segments) value = (value as Record<string, unknown> | undefined)?.[s];
-  const allowed =
-    error.keyword === 'enum'
-      ? ` (${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})`
-      : '';
-  return {
-    field: segments.join('.') || '(root)',
-    message: `${error.message ?? 'is invalid'}${allowed} (got ${JSON.stringify(value)})`,
-  };
 }
 
 /** Compares dot-separated numeric versions part by part: 1.10 > 1.9, 1.0.1 > 1.0, 1.0 = 1.0.0. */

@@ -264,7 +264,7 @@ describe('[REQ-MODEL-REPO] model repository', () => {
     expect(() =>
       validateManifest(m, '/m/other/1.0.0/manifest.json', { name: 'other', version: '1.0.0' }),
     ).toThrow(
-      /input\.channels: must be equal to one of the allowed values \(1, 3\) \(got 2\)[\s\S]*batching\.extra: unknown field[\s\S]*batching\.maxBatchSize: must be >= 1/,
+      /input\.channels: must be one of 1, 3 \(got 2\)[\s\S]*batching\.extra: unknown field[\s\S]*batching\.maxBatchSize: must be >= 1/,
     );
     const ok = tinyManifest('tiny', '1.0.0') as unknown as Record<string, unknown>;
     ok.positiveLabel = 'covid';

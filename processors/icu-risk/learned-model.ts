@@ -23,6 +23,8 @@ import Ajv from 'ajv';
 import * as ort from 'onnxruntime-node';
 import { describeSchemaError } from '../../engine/config/json-schema';
 import { EngineError } from '../../engine/errors';
+import type { ModelManifestBase } from '../shared/model-manifest';
+import { taskManifestSchema } from '../shared/runtime/manifest-validation';
 
 // ---------------------------------------------------------------------------------------------
 // Clinical variables → dataset columns.
@@ -258,14 +260,10 @@ export interface InputSpec {
   coefficient: number;
 }
 
-export interface IcuRiskManifest {
-  name: string;
-  version: string;
-  task: 'tabular-risk';
+/** The tabular-risk part of a model manifest, on top of ModelManifestBase. */
+export interface IcuRiskManifest extends ModelManifestBase<'tabular-risk'> {
   /** What the probability is the probability of. */
   outcome: string;
-  syntheticTrainingData: boolean;
-  disclaimer?: string;
   /** Ordered: the ONNX input's columns. */
   inputs: InputSpec[];
   /** logit = intercept + Σ coefficient_i · z_i */
@@ -279,27 +277,10 @@ export interface IcuRiskManifest {
   training?: Record<string, unknown>;
 }
 
-const MANIFEST_SCHEMA = {
-  type: 'object',
-  required: [
-    'name',
-    'version',
-    'task',
-    'outcome',
-    'syntheticTrainingData',
-    'inputs',
-    'intercept',
-    'bands',
-    'artifacts',
-    'onnx',
-  ],
+const MANIFEST_SCHEMA = taskManifestSchema('tabular-risk', {
+  required: ['outcome', 'inputs', 'intercept', 'bands', 'artifacts', 'onnx'],
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-    version: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
-    task: { const: 'tabular-risk' },
     outcome: { type: 'string', minLength: 1 },
-    syntheticTrainingData: { type: 'boolean' },
-    disclaimer: { type: 'string' },
     inputs: {
       type: 'array',
       minItems: 1,
@@ -365,7 +346,7 @@ const MANIFEST_SCHEMA = {
     heldOutMetrics: { type: 'object' },
     training: { type: 'object' },
   },
-} as const;
+});
 
 let compiled: ReturnType<Ajv['compile']> | undefined;
 

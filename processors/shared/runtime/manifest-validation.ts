@@ -3,29 +3,44 @@ import { describeSchemaError } from '../../../engine/config/json-schema';
 import { EngineError } from '../../../engine/errors';
 import type { ModelManifest } from '../model-manifest';
 
+/** JSON schema of ModelManifestBase: the fields every model manifest has, whatever its task. */
+export const MANIFEST_BASE_SCHEMA = {
+  required: ['name', 'version', 'task', 'syntheticTrainingData'],
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+    version: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
+    syntheticTrainingData: { type: 'boolean' },
+    disclaimer: { type: 'string' },
+  },
+} as const;
+
+/**
+ * The JSON schema of one task's manifest: MANIFEST_BASE_SCHEMA (with `task` fixed to `task`)
+ * plus the task's own required fields and properties.
+ */
+export function taskManifestSchema<
+  const Task extends string,
+  const Part extends { required: readonly string[]; properties: Record<string, object> },
+>(task: Task, part: Part) {
+  return {
+    type: 'object',
+    required: [...MANIFEST_BASE_SCHEMA.required, ...part.required],
+    properties: {
+      ...MANIFEST_BASE_SCHEMA.properties,
+      task: { enum: [task] },
+      ...part.properties,
+    },
+  } as const;
+}
+
 /**
  * JSON schema of `ModelManifest` (model-manifest.ts is the contract; this mirrors it). Known
  * objects are closed so that a misspelt optional field is an error, not a silent default; the
  * top level is open for documentation keys a model author may add (reported as warnings).
  */
-const MANIFEST_SCHEMA = {
-  type: 'object',
-  required: [
-    'name',
-    'version',
-    'task',
-    'multiLabel',
-    'input',
-    'preprocessing',
-    'labels',
-    'batching',
-    'artifacts',
-    'syntheticTrainingData',
-  ],
+const MANIFEST_SCHEMA = taskManifestSchema('image-classification', {
+  required: ['multiLabel', 'input', 'preprocessing', 'labels', 'batching', 'artifacts'],
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-    version: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
-    task: { enum: ['image-classification'] },
     multiLabel: { type: 'boolean' },
     input: {
       type: 'object',
@@ -111,10 +126,8 @@ const MANIFEST_SCHEMA = {
         outputIs: { enum: ['logits', 'probabilities'] },
       },
     },
-    syntheticTrainingData: { type: 'boolean' },
-    disclaimer: { type: 'string' },
   },
-} as const;
+});
 
 const KNOWN_TOP_LEVEL = new Set(Object.keys(MANIFEST_SCHEMA.properties));
 

@@ -131,13 +131,6 @@ const MANIFEST_SCHEMA = taskManifestSchema('image-classification', {
 
 const KNOWN_TOP_LEVEL = new Set(Object.keys(MANIFEST_SCHEMA.properties));
 
-/**
- * Manifest tasks of models that live under the same models root but are served by their own
- * processor, with their own manifest schema (tabular-risk: processors/icu-risk/learned-model.ts).
- * The model repository skips their version folders instead of reporting them invalid.
- */
-export const TASKS_SERVED_ELSEWHERE: readonly string[] = ['tabular-risk'];
-
 let compiled: ReturnType<Ajv['compile']> | undefined;
 
 const MANIFEST_WORDING = { unknownProperty: 'unknown field', rootField: '(root)' };

@@ -12,6 +12,7 @@ import {
   type ModelActivatedEvent,
   type ModelInvalidEvent,
   type ModelLoadFailedEvent,
+  type ModelRepositoryOptions,
 } from '../../../../../processors/shared/runtime/model-repository';
 import { fileSystemSaveHandler } from '../../../../../processors/shared/runtime/tfjs-fs-io';
 import { waitFor } from '../../../../helpers/wait-for';
@@ -41,10 +42,7 @@ async function writeVersion(
   return dir;
 }
 
-async function open(
-  root: string,
-  options: Partial<ConstructorParameters<typeof ModelRepository>[0]> = {},
-) {
+async function open(root: string, options: Partial<ModelRepositoryOptions> = {}) {
   const repo = await ModelRepository.open({
     root,
     tfjsBackend: 'cpu',

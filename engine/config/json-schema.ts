@@ -1,3 +1,5 @@
+import type { ErrorObject } from 'ajv';
+
 /** The subset of JSON Schema that medstream's config schemas use, with one extension. */
 export interface ConfigSchema {
   type?: 'object' | 'string' | 'integer' | 'number' | 'boolean' | 'array';
@@ -40,4 +42,52 @@ export function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
   }
   return value;
+}
+
+/** How one caller words a schema problem: config "settings", manifest and HTTP "fields". */
+export interface SchemaErrorWording {
+  /** The message for a property the schema does not declare ('unknown setting', 'unknown field'…). */
+  unknownProperty: string;
+  /** The field of an error about the validated value as a whole ('(root)', '(body)'). */
+  rootField: string;
+}
+
+/** One schema violation: the dotted path it is about and what is wrong there. */
+export interface SchemaProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * The one describer of ajv errors (config, HTTP bodies and parameters, model manifests).
+ * The field is the dotted path to the offending value — for `required` and
+ * `additionalProperties` the path of the missing or undeclared property itself. When `document`
+ * (the validated value) is given, a value error ends in ` (got <the value as JSON>)`; HTTP leaves
+ * it out, since a body may carry patient data.
+ */
+export function describeSchemaError(
+  error: ErrorObject,
+  wording: SchemaErrorWording,
+  document?: { value: unknown },
+): SchemaProblem {
+  const segments = error.instancePath.split('/').filter(Boolean);
+  if (error.keyword === 'additionalProperties') {
+    segments.push(String(error.params.additionalProperty));
+    return { field: segments.join('.'), message: wording.unknownProperty };
+  }
+  if (error.keyword === 'required') {
+    segments.push(String(error.params.missingProperty));
+    return { field: segments.join('.'), message: 'is required' };
+  }
+  const message =
+    error.keyword === 'enum'
+      ? `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`
+      : (error.message ?? 'is invalid');
+  let got = '';
+  if (document) {
+    let value: unknown = document.value;
+    for (const s of segments) value = (value as Record<string, unknown> | undefined)?.[s];
+    got = ` (got ${JSON.stringify(value)})`;
+  }
+  return { field: segments.join('.') || wording.rootField, message: `${message}${got}` };
 }

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { EngineError } from '../errors';
 import { engineConfigSchema } from './engine-schema';
-import { type ConfigSchema, deepFreeze, forEachLeaf } from './json-schema';
+import { type ConfigSchema, deepFreeze, describeSchemaError, forEachLeaf } from './json-schema';
 import type { EngineConfig } from './types';
 
 export interface LoadConfigOptions {
@@ -85,6 +85,8 @@ function mergeDeep(base: Record<string, unknown>, extra: Record<string, unknown>
   }
 }
 
+const CONFIG_WORDING = { unknownProperty: 'unknown setting', rootField: '(root)' };
+
 /** Engine schema with each component's schema mounted at `components.<name>`. */
 export function buildConfigSchema(
   componentSchemas: Record<string, ConfigSchema> = {},
@@ -96,24 +98,6 @@ export function buildConfigSchema(
     components.properties[name] = { default: {}, ...structuredClone(componentSchema) };
   }
   return schema;
-}
-
-function describeError(error: ErrorObject, root: unknown): string {
-  const segments = error.instancePath.split('/').filter(Boolean);
-  let extra = '';
-  if (error.keyword === 'additionalProperties') {
-    segments.push(String(error.params.additionalProperty));
-    return `${segments.join('.')}: unknown setting`;
-  }
-  if (error.keyword === 'required') {
-    segments.push(String(error.params.missingProperty));
-    return `${segments.join('.')}: is required`;
-  }
-  let value: unknown = root;
-  for (const s of segments) value = (value as Record<string, unknown> | undefined)?.[s];
-  if (error.keyword === 'enum')
-    extra = ` (${(error.params.allowedValues as unknown[]).join(', ')})`;
-  return `${segments.join('.') || '(root)'}: ${error.message}${extra} (got ${JSON.stringify(value)})`;
 }
 
 /**
@@ -170,7 +154,10 @@ export function loadConfig(options: LoadConfigOptions = {}): EngineConfig {
   ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
   const validate = ajv.compile(schema);
   if (!validate(raw)) {
-    const problems = (validate.errors ?? []).map((e) => describeError(e, raw));
+    const problems = (validate.errors ?? []).map((e) => {
+      const p = describeSchemaError(e, CONFIG_WORDING, { value: raw });
+      return `${p.field}: ${p.message}`;
+    });
     throw new EngineError(
       'CONFIG_INVALID',
       `invalid configuration:\n  - ${problems.join('\n  - ')}`,

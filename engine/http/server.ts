@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
 } from 'fastify';
+import { describeSchemaError } from '../config/json-schema';
 import { isEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -22,25 +23,11 @@ export interface HttpServerOptions {
   health: () => Record<string, unknown>;
 }
 
-/** ajv error → the field it is about, as a dotted path into the body. */
-export function fieldOf(error: ErrorObject): string {
-  const segments = error.instancePath.split('/').filter(Boolean);
-  if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
-  if (error.keyword === 'additionalProperties')
-    segments.push(String(error.params.additionalProperty));
-  return segments.join('.') || '(body)';
-}
-
-function describe(error: ErrorObject): string {
-  if (error.keyword === 'required') return 'is required';
-  if (error.keyword === 'additionalProperties') return 'is not a known field';
-  if (error.keyword === 'enum')
-    return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
-  return error.message ?? 'is invalid';
-}
-
+/** ajv errors → one problem per field, as dotted paths into the body; values are not echoed. */
 export function fieldProblems(errors: readonly ErrorObject[]): FieldProblem[] {
-  return errors.map((e) => ({ field: fieldOf(e), message: describe(e) }));
+  return errors.map((e) =>
+    describeSchemaError(e, { unknownProperty: 'is not a known field', rootField: '(body)' }),
+  );
 }
 
 /**

@@ -23,7 +23,7 @@ import * as prettier from 'prettier';
 import sharp from 'sharp';
 import { projectRoot } from '../../engine/paths';
 import { preprocess } from '../../processors/shared/preprocess';
-import { exportLayersModelToOnnx } from '../../processors/shared/onnx/export-layers-model';
+import { exportLayersModelToOnnx } from './onnx/export-layers-model';
 import { makePhantomSet, phantomToBytes, phantomToGray, type PhantomSet } from './dataset';
 import { argmax, confusionMatrix, gradCamGapDense, pointingHit } from './evaluate';
 import { installFastConvKernels } from './fast-conv-kernels';

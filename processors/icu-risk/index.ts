@@ -1,5 +1,3 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Counter } from 'prom-client';
 import type { Component, ComponentContext } from '../../engine/contracts';
 import { EngineError } from '../../engine/errors';
@@ -7,11 +5,9 @@ import type { IncomingRecordOf } from '../../engine/kafka/record-consumer';
 import type { OutgoingRecord } from '../../engine/kafka/producer';
 import { TOPICS } from '../../engine/kafka/topics';
 import type { FhirResourceReceived, RiskResult } from '../../schemas/records';
-import { fromProjectRoot } from '../../engine/paths';
-import { compareVersions } from '../shared/runtime/manifest-validation';
 import { ObservationError, type ObservationResource, extractSamples } from './fhir-observations';
 import { type RiskSettings, learnedFromState, news2FromState } from './fhir-risk';
-import { type IcuRiskModel, loadIcuRiskModel } from './learned-model';
+import { openLearnedModel } from './learned-model';
 import {
   type PatientState,
   emptyState,
@@ -94,19 +90,6 @@ class StateTable {
   }
 }
 
-/** The newest version folder of models/<name>, or the pinned one. */
-function modelDir(config: IcuRiskConfig['learnedModel']): string {
-  const base = join(fromProjectRoot(config.modelsDir), config.name);
-  if (config.version) return join(base, config.version);
-  const newest = readdirSync(base, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && /^\d+(\.\d+)*$/.test(d.name))
-    .map((d) => d.name)
-    .sort(compareVersions)
-    .pop();
-  if (!newest) throw new EngineError('CONFIG_INVALID', `no model version under ${base}`);
-  return join(base, newest);
-}
-
 /**
  * processors/icu-risk — risk scores per patient.
  *  - medstream.ingest.vitals.v1 (REST vitals): NEWS2 per submission, stateless.
@@ -173,8 +156,8 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
       labelNames: ['type', 'outcome'],
       registers: [ctx.metrics.registry],
     });
-    const model: IcuRiskModel | undefined = config.learnedModel.enabled
-      ? await loadIcuRiskModel(modelDir(config.learnedModel))
+    const learnedModel = config.learnedModel.enabled
+      ? await openLearnedModel(config.learnedModel, ctx.logger)
       : undefined;
     const settings: RiskSettings = {
       freshness: config.freshness,
@@ -277,7 +260,8 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
       const news2 = news2FromState(after, asOf, settings, event.id, now);
       if ('result' in news2)
         outputs.push(riskRecord(news2.result, correlation, record.headers.traceparent));
-      if (model) {
+      if (learnedModel) {
+        const model = await learnedModel.current();
         const learned = await learnedFromState(after, asOf, settings, model, event.id, now);
         if ('result' in learned)
           outputs.push(riskRecord(learned.result, correlation, record.headers.traceparent));
@@ -296,7 +280,7 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
       start: () => consumer.start(),
       stop: async () => {
         await consumer.stop();
-        await model?.close();
+        await learnedModel?.close();
       },
     };
   },

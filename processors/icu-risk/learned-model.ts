@@ -6,22 +6,34 @@
  * (manifest.json + model.onnx + MODEL_CARD.md, task "tabular-risk").
  *
  * Lifecycle:
- *  1. `loadIcuRiskModel(dir)` reads and validates manifest.json (CONFIG_INVALID naming every bad
- *     field) and opens an onnxruntime-node session on the ONNX artifact (CPU: the graph is a
- *     handful of element-wise ops and one MatMul).
+ *  1. `openLearnedModel(config)` serves the model through a ModelRepository (icuRiskModelTask):
+ *     version folders, newest unless pinned, hot reload. Each version's manifest.json is validated
+ *     (ModelManifestBase + the tabular-risk part; CONFIG_INVALID naming every bad field) and an
+ *     onnxruntime-node session is opened on its ONNX artifact (CPU: the graph is a handful of
+ *     element-wise ops and one MatMul). `loadIcuRiskModel(dir)` opens one folder directly.
  *  2. `score(features)` takes physical values keyed by dataset column (see `featuresFromSeries`),
  *     applies each input's optional linear `scale`, replaces missing values by the training
  *     median recorded in the manifest (and says which), and runs the graph
  *     (x - mean) / std → MatMul → Add → Sigmoid. Safe to call concurrently.
- *  3. `close()` releases the session; `score` after that fails with SHUTTING_DOWN.
+ *  3. `close()` releases the session; `score` after that fails with SHUTTING_DOWN. A model served
+ *     by a repository is closed by the repository (its own `close()` does nothing).
  *
  * Column statistics follow the dataset's definitions: DIFF = MAX − MIN, DIFF_REL = DIFF / MEDIAN.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv from 'ajv';
 import * as ort from 'onnxruntime-node';
+import { describeSchemaError } from '../../engine/config/json-schema';
 import { EngineError } from '../../engine/errors';
+import { fromProjectRoot } from '../../engine/paths';
+import type { ModelManifestBase } from '../shared/model-manifest';
+import { taskManifestSchema } from '../shared/runtime/manifest-validation';
+import {
+  ModelRepository,
+  type ModelTask,
+  type RepositoryLogger,
+} from '../shared/runtime/model-repository';
 
 // ---------------------------------------------------------------------------------------------
 // Clinical variables → dataset columns.
@@ -257,14 +269,10 @@ export interface InputSpec {
   coefficient: number;
 }
 
-export interface IcuRiskManifest {
-  name: string;
-  version: string;
-  task: 'tabular-risk';
+/** The tabular-risk part of a model manifest, on top of ModelManifestBase. */
+export interface IcuRiskManifest extends ModelManifestBase<'tabular-risk'> {
   /** What the probability is the probability of. */
   outcome: string;
-  syntheticTrainingData: boolean;
-  disclaimer?: string;
   /** Ordered: the ONNX input's columns. */
   inputs: InputSpec[];
   /** logit = intercept + Σ coefficient_i · z_i */
@@ -278,27 +286,10 @@ export interface IcuRiskManifest {
   training?: Record<string, unknown>;
 }
 
-const MANIFEST_SCHEMA = {
-  type: 'object',
-  required: [
-    'name',
-    'version',
-    'task',
-    'outcome',
-    'syntheticTrainingData',
-    'inputs',
-    'intercept',
-    'bands',
-    'artifacts',
-    'onnx',
-  ],
+const MANIFEST_SCHEMA = taskManifestSchema('tabular-risk', {
+  required: ['outcome', 'inputs', 'intercept', 'bands', 'artifacts', 'onnx'],
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-    version: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
-    task: { const: 'tabular-risk' },
     outcome: { type: 'string', minLength: 1 },
-    syntheticTrainingData: { type: 'boolean' },
-    disclaimer: { type: 'string' },
     inputs: {
       type: 'array',
       minItems: 1,
@@ -364,7 +355,7 @@ const MANIFEST_SCHEMA = {
     heldOutMetrics: { type: 'object' },
     training: { type: 'object' },
   },
-} as const;
+});
 
 let compiled: ReturnType<Ajv['compile']> | undefined;
 
@@ -372,7 +363,17 @@ let compiled: ReturnType<Ajv['compile']> | undefined;
 export function validateIcuRiskManifest(raw: unknown, file: string): IcuRiskManifest {
   compiled ??= new Ajv({ allErrors: true, strict: true }).compile(MANIFEST_SCHEMA);
   const problems: string[] = [];
-  if (!compiled(raw)) problems.push(...(compiled.errors ?? []).map(describeAjvError));
+  if (!compiled(raw))
+    problems.push(
+      ...(compiled.errors ?? []).map((e) => {
+        const p = describeSchemaError(
+          e,
+          { unknownProperty: 'unknown field', rootField: '(root)' },
+          { value: raw },
+        );
+        return `${p.field}: ${p.message}`;
+      }),
+    );
   else {
     const m = raw as IcuRiskManifest;
     const seen = new Set<string>();
@@ -398,16 +399,6 @@ export function validateIcuRiskManifest(raw: unknown, file: string): IcuRiskMani
       { details: { file, problems } },
     );
   return raw as IcuRiskManifest;
-}
-
-function describeAjvError(error: ErrorObject): string {
-  const path = error.instancePath.split('/').filter(Boolean);
-  if (error.keyword === 'required') path.push(String(error.params.missingProperty));
-  if (error.keyword === 'additionalProperties') {
-    path.push(String(error.params.additionalProperty));
-    return `${path.join('.')}: unknown field`;
-  }
-  return `${path.join('.') || '(root)'}: ${error.keyword === 'required' ? 'is required' : (error.message ?? 'is invalid')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,10 +497,95 @@ export interface LoadIcuRiskModelOptions {
   executionProviders?: string[];
 }
 
-/** Loads `dir/manifest.json` and its ONNX graph. CONFIG_INVALID / NOT_FOUND / PROCESSING_FAILED. */
+/**
+ * How a ModelRepository serves tabular-risk models (`task: "tabular-risk"`): manifests checked by
+ * validateIcuRiskManifest, runtimes from openIcuRiskModel. The repository resolves the version
+ * (newest unless pinned), reloads new versions while running, and closes replaced ones.
+ */
+export function icuRiskModelTask(
+  options: LoadIcuRiskModelOptions = {},
+): ModelTask<IcuRiskManifest, IcuRiskModel> {
+  return {
+    task: 'tabular-risk',
+    validate: (raw, file, expected) => {
+      const manifest = validateIcuRiskManifest(raw, file);
+      const problems: string[] = [];
+      if (manifest.name !== expected.name)
+        problems.push(
+          `name: must equal the model folder name '${expected.name}' (got '${manifest.name}')`,
+        );
+      if (manifest.version !== expected.version)
+        problems.push(
+          `version: must equal the version folder name '${expected.version}' (got '${manifest.version}')`,
+        );
+      if (problems.length > 0)
+        throw new EngineError(
+          'CONFIG_INVALID',
+          `invalid risk-model manifest ${file}:\n  - ${problems.join('\n  - ')}`,
+          { details: { file, problems } },
+        );
+      return { manifest, warnings: [] };
+    },
+    artifacts: (manifest) => [manifest.artifacts.onnx],
+    load: (dir, manifest) => openIcuRiskModel(dir, manifest, options),
+    serve: (inner, track) => ({
+      name: inner.name,
+      version: inner.version,
+      ref: inner.ref,
+      syntheticTrainingData: inner.syntheticTrainingData,
+      disclaimer: inner.disclaimer,
+      inputs: inner.inputs,
+      manifest: inner.manifest,
+      score: (features) => track(() => inner.score(features)),
+      close: async () => {},
+    }),
+    dispose: (inner) => inner.close(),
+    describe: () => ({
+      runtime: 'onnx',
+      backend: (options.executionProviders ?? ['cpu']).join(','),
+      device: 'cpu',
+    }),
+  };
+}
+
+/** The learned model processors/icu-risk scores with, as ModelRepository serves it. */
+export interface LearnedModelSource {
+  /** The version served now (the newest, or the pinned one); a newer version replaces it while running. */
+  current(): Promise<IcuRiskModel>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a ModelRepository of tabular-risk models under `modelsDir` (relative to the project root)
+ * and loads `name` once, so that a missing or invalid model fails at start.
+ */
+export async function openLearnedModel(
+  config: { modelsDir: string; name: string; version: string },
+  logger?: RepositoryLogger,
+): Promise<LearnedModelSource> {
+  const repository = await ModelRepository.open({
+    root: fromProjectRoot(config.modelsDir),
+    task: icuRiskModelTask(),
+    pins: config.version ? { [config.name]: config.version } : {},
+    logger,
+  });
+  const current = async () => (await repository.get(config.name)).runtime;
+  try {
+    await current();
+  } catch (err) {
+    await repository.close();
+    throw err;
+  }
+  return { current, close: () => repository.close() };
+}
+
+/**
+ * Loads `dir/manifest.json` and its ONNX graph, outside any repository (training checks what
+ * it wrote, tests). CONFIG_INVALID / NOT_FOUND / PROCESSING_FAILED.
+ */
 export async function loadIcuRiskModel(
   dir: string,
-  { executionProviders = ['cpu'] }: LoadIcuRiskModelOptions = {},
+  options: LoadIcuRiskModelOptions = {},
 ): Promise<IcuRiskModel> {
   const manifestPath = join(dir, 'manifest.json');
   let text: string;
@@ -530,7 +606,15 @@ export async function loadIcuRiskModel(
       { cause: err },
     );
   }
-  const manifest = validateIcuRiskManifest(raw, manifestPath);
+  return openIcuRiskModel(dir, validateIcuRiskManifest(raw, manifestPath), options);
+}
+
+/** Opens the ONNX graph of a validated manifest in `dir`. NOT_FOUND / PROCESSING_FAILED / CONFIG_INVALID. */
+export async function openIcuRiskModel(
+  dir: string,
+  manifest: IcuRiskManifest,
+  { executionProviders = ['cpu'] }: LoadIcuRiskModelOptions = {},
+): Promise<IcuRiskModel> {
   const ref = `${manifest.name}@${manifest.version}`;
   const onnxPath = join(dir, manifest.artifacts.onnx);
   let bytes: Uint8Array;

@@ -1,15 +1,29 @@
 /**
- * The manifest of one model version: `models/<name>/<version>/manifest.json`. Everything the
- * engine needs to serve a model without code: input geometry, preprocessing, labels, Grad-CAM
- * target, batching limits and which artifacts exist. A bring-your-own model needs only its
- * artifact and this file.
+ * What every model version's manifest.json says, whatever its task: which model and version it is
+ * (equal to its folder names), what it does, and whether its results must carry the
+ * synthetic-data disclaimer. Each task adds its own part (ModelManifest for images,
+ * IcuRiskManifest in processors/icu-risk/learned-model.ts for tabular risk); the JSON schema of
+ * this base is MANIFEST_BASE_SCHEMA in runtime/manifest-validation.ts.
  */
-export interface ModelManifest {
+export interface ModelManifestBase<Task extends string = string> {
   /** Must equal the folder name `models/<name>/`. */
   name: string;
   /** Must equal the version folder name; compared numerically per dot-separated part. */
   version: string;
-  task: 'image-classification';
+  task: Task;
+  /** true when the weights were trained on synthetic data: every result then says so. */
+  syntheticTrainingData: boolean;
+  /** Shown with every result of this model (e.g. "synthetic training data — not for clinical use"). */
+  disclaimer?: string;
+}
+
+/**
+ * The manifest of one image-classifier version: `models/<name>/<version>/manifest.json`. Everything the
+ * engine needs to serve a model without code: input geometry, preprocessing, labels, Grad-CAM
+ * target, batching limits and which artifacts exist. A bring-your-own model needs only its
+ * artifact and this file.
+ */
+export interface ModelManifest extends ModelManifestBase<'image-classification'> {
   /** false: one softmax over `labels`; true: independent sigmoid per label (e.g. 18 findings). */
   multiLabel: boolean;
   input: {
@@ -63,8 +77,4 @@ export interface ModelManifest {
     outputName: string;
     outputIs: 'logits' | 'probabilities';
   };
-  /** true when the weights were trained on synthetic data: every result then says so. */
-  syntheticTrainingData: boolean;
-  /** Shown with every result of this model (e.g. "synthetic training data — not for clinical use"). */
-  disclaimer?: string;
 }

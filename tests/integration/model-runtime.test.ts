@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { ModelManifest } from '../../processors/shared/model-manifest';
-import { exportLayersModelToOnnx } from '../../processors/shared/onnx/export-layers-model';
+import { exportLayersModelToOnnx } from '../../models/training/onnx/export-layers-model';
 import {
   loadClassifier,
   type ClassifierOutput,

@@ -28,7 +28,7 @@ import { basename, join, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../../../engine/errors';
 import { projectRoot } from '../../../engine/paths';
-import { floatTensor, valueInfo } from '../../../processors/shared/onnx/export-layers-model';
+import { floatTensor, valueInfo } from '../onnx/export-layers-model';
 import {
   AGE_COLUMN,
   AGE_LOINC,

@@ -1,30 +1,46 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv from 'ajv';
+import { describeSchemaError } from '../../../engine/config/json-schema';
 import { EngineError } from '../../../engine/errors';
 import type { ModelManifest } from '../model-manifest';
+
+/** JSON schema of ModelManifestBase: the fields every model manifest has, whatever its task. */
+export const MANIFEST_BASE_SCHEMA = {
+  required: ['name', 'version', 'task', 'syntheticTrainingData'],
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+    version: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
+    syntheticTrainingData: { type: 'boolean' },
+    disclaimer: { type: 'string' },
+  },
+} as const;
+
+/**
+ * The JSON schema of one task's manifest: MANIFEST_BASE_SCHEMA (with `task` fixed to `task`)
+ * plus the task's own required fields and properties.
+ */
+export function taskManifestSchema<
+  const Task extends string,
+  const Part extends { required: readonly string[]; properties: Record<string, object> },
+>(task: Task, part: Part) {
+  return {
+    type: 'object',
+    required: [...MANIFEST_BASE_SCHEMA.required, ...part.required],
+    properties: {
+      ...MANIFEST_BASE_SCHEMA.properties,
+      task: { enum: [task] },
+      ...part.properties,
+    },
+  } as const;
+}
 
 /**
  * JSON schema of `ModelManifest` (model-manifest.ts is the contract; this mirrors it). Known
  * objects are closed so that a misspelt optional field is an error, not a silent default; the
  * top level is open for documentation keys a model author may add (reported as warnings).
  */
-const MANIFEST_SCHEMA = {
-  type: 'object',
-  required: [
-    'name',
-    'version',
-    'task',
-    'multiLabel',
-    'input',
-    'preprocessing',
-    'labels',
-    'batching',
-    'artifacts',
-    'syntheticTrainingData',
-  ],
+const MANIFEST_SCHEMA = taskManifestSchema('image-classification', {
+  required: ['multiLabel', 'input', 'preprocessing', 'labels', 'batching', 'artifacts'],
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-    version: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
-    task: { enum: ['image-classification'] },
     multiLabel: { type: 'boolean' },
     input: {
       type: 'object',
@@ -110,21 +126,14 @@ const MANIFEST_SCHEMA = {
         outputIs: { enum: ['logits', 'probabilities'] },
       },
     },
-    syntheticTrainingData: { type: 'boolean' },
-    disclaimer: { type: 'string' },
   },
-} as const;
+});
 
 const KNOWN_TOP_LEVEL = new Set(Object.keys(MANIFEST_SCHEMA.properties));
 
-/**
- * Manifest tasks of models that live under the same models root but are served by their own
- * processor, with their own manifest schema (tabular-risk: processors/icu-risk/learned-model.ts).
- * The model repository skips their version folders instead of reporting them invalid.
- */
-export const TASKS_SERVED_ELSEWHERE: readonly string[] = ['tabular-risk'];
-
 let compiled: ReturnType<Ajv['compile']> | undefined;
+
+const MANIFEST_WORDING = { unknownProperty: 'unknown field', rootField: '(root)' };
 
 export interface ManifestProblem {
   /** Dotted path of the field, e.g. `preprocessing.normalization.std`; '(root)' for the whole file. */
@@ -149,7 +158,12 @@ export function validateManifest(
 ): ValidatedManifest {
   compiled ??= new Ajv({ allErrors: true, strict: true }).compile(MANIFEST_SCHEMA);
   const problems: ManifestProblem[] = [];
-  if (!compiled(raw)) problems.push(...(compiled.errors ?? []).map((e) => describe(e, raw)));
+  if (!compiled(raw))
+    problems.push(
+      ...(compiled.errors ?? []).map((e) =>
+        describeSchemaError(e, MANIFEST_WORDING, { value: raw }),
+      ),
+    );
   const warnings: string[] = [];
   if (problems.length === 0) {
     const m = raw as ModelManifest;
@@ -205,28 +219,6 @@ export function validateManifest(
       { details: { file, problems } },
     );
   return { manifest: raw as ModelManifest, warnings };
-}
-
-function describe(error: ErrorObject, root: unknown): ManifestProblem {
-  const segments = error.instancePath.split('/').filter(Boolean);
-  if (error.keyword === 'additionalProperties') {
-    segments.push(String(error.params.additionalProperty));
-    return { field: segments.join('.'), message: 'unknown field' };
-  }
-  if (error.keyword === 'required') {
-    segments.push(String(error.params.missingProperty));
-    return { field: segments.join('.'), message: 'is required' };
-  }
-  let value: unknown = root;
-  for (const s of segments) value = (value as Record<string, unknown> | undefined)?.[s];
-  const allowed =
-    error.keyword === 'enum'
-      ? ` (${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})`
-      : '';
-  return {
-    field: segments.join('.') || '(root)',
-    message: `${error.message ?? 'is invalid'}${allowed} (got ${JSON.stringify(value)})`,
-  };
 }
 
 /** Compares dot-separated numeric versions part by part: 1.10 > 1.9, 1.0.1 > 1.0, 1.0 = 1.0.0. */

@@ -2,18 +2,13 @@ import { EventEmitter } from 'node:events';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError, toEngineError } from '../../../engine/errors';
-import type { ModelManifest } from '../model-manifest';
-import {
-  loadClassifier,
-  type ClassifierOutput,
-  type ClassifierRuntime,
-  type ClassifyOptions,
-  type LoadClassifierOptions,
-} from './classifier';
-import { compareVersions, TASKS_SERVED_ELSEWHERE, validateManifest } from './manifest-validation';
+import type { ModelManifest, ModelManifestBase } from '../model-manifest';
+import { loadClassifier, type ClassifierRuntime, type LoadClassifierOptions } from './classifier';
+import { compareVersions, validateManifest } from './manifest-validation';
 
 /**
- * The models a process serves: `<root>/<name>/<version>/manifest.json` + artifacts.
+ * The models a process serves: `<root>/<name>/<version>/manifest.json` + artifacts, for one
+ * manifest task (ModelTask: image classification by default, tabular risk for icu-risk).
  *
  * Lifecycle:
  *  1. `new ModelRepository(options)` then `start()` (or `ModelRepository.open(options)`): scans
@@ -35,10 +30,13 @@ import { compareVersions, TASKS_SERVED_ELSEWHERE, validateManifest } from './man
  *  6. `close()` stops polling, waits for in-flight calls and disposes every runtime.
  *
  * Skipped while scanning: subfolders that neither look like a version nor hold a manifest.json
- * (script folders such as models/training/icu-risk), and version folders whose manifest names a
- * task in TASKS_SERVED_ELSEWHERE (tabular-risk), which their own processor loads.
+ * (script folders such as models/training/icu-risk), and version folders whose manifest names
+ * another task than the repository's, which another repository serves.
  */
-export interface ModelRepositoryOptions {
+export interface ModelRepositoryOptions<
+  M extends ModelManifestBase = ModelManifest,
+  R = ClassifierRuntime,
+> {
   /** Folder holding `<name>/<version>/manifest.json`. */
   root: string;
   /** Model name → version to serve instead of the newest. */
@@ -47,6 +45,8 @@ export interface ModelRepositoryOptions {
   pollIntervalMs?: number;
   /** How long a replaced runtime stays usable for callers that already hold it. */
   retireGraceMs?: number;
+  /** The task served; default: image classification (imageClassifierTask with the options below). */
+  task?: ModelTask<M, R>;
   /** Passed to `loadClassifier`: auto = ONNX where the manifest has an ONNX artifact. */
   runtime?: LoadClassifierOptions['runtime'];
   tfjsBackend?: LoadClassifierOptions['tfjsBackend'];
@@ -68,14 +68,85 @@ export interface RepositoryLogger {
   error(obj: object, msg?: string): void;
 }
 
-export interface LoadedModel {
-  readonly manifest: ModelManifest;
+/**
+ * How a repository serves the models of one manifest task. The manifest is the task's extension
+ * of ModelManifestBase; the runtime is whatever the task's callers use (ClassifierRuntime,
+ * IcuRiskModel).
+ */
+export interface ModelTask<M extends ModelManifestBase, R> {
+  /** The manifest `task` this serves; version folders of other tasks are skipped. */
+  readonly task: M['task'];
+  /** Validates a parsed manifest.json found in folder `expected` (CONFIG_INVALID naming every bad field). */
+  validate(
+    raw: unknown,
+    file: string,
+    expected: { name: string; version: string },
+  ): { manifest: M; warnings: string[] };
+  /** Artifact files, relative to the version folder, that must exist before it is served. */
+  artifacts(manifest: M): string[];
+  load(dir: string, manifest: M): Promise<R>;
+  /**
+   * What callers get: `inner` with each call run through `track` (which counts in-flight calls
+   * and refuses calls once the runtime is retired), and a release that does nothing.
+   */
+  serve(inner: R, track: <T>(call: () => Promise<T>) => Promise<T>): R;
+  dispose(inner: R): Promise<void>;
+  describe(inner: R): RuntimeFacts;
+}
+
+/** Where a loaded runtime runs, for status() and the activation log. */
+export interface RuntimeFacts {
+  runtime: 'onnx' | 'tfjs';
+  backend: string;
+  device: 'cpu' | 'gpu';
+  backendDetail?: string;
+}
+
+/** The image-classification task: manifests of ModelManifest, runtimes from loadClassifier. */
+export function imageClassifierTask(
+  options: Pick<
+    ModelRepositoryOptions,
+    'runtime' | 'tfjsBackend' | 'onnxExecutionProviders' | 'loader'
+  > = {},
+): ModelTask<ModelManifest, ClassifierRuntime> {
+  const loader = options.loader ?? loadClassifier;
+  return {
+    task: 'image-classification',
+    validate: (raw, file, expected) => validateManifest(raw, file, expected),
+    artifacts: (m) => [m.artifacts.tfjs, m.artifacts.onnx].filter((a): a is string => !!a),
+    load: (dir, manifest) =>
+      loader(dir, manifest, {
+        runtime: options.runtime ?? 'auto',
+        tfjsBackend: options.tfjsBackend ?? 'auto',
+        onnxExecutionProviders: options.onnxExecutionProviders ?? 'auto',
+      }),
+    serve: (inner, track) => ({
+      kind: inner.kind,
+      backend: inner.backend,
+      device: inner.device,
+      backendDetail: inner.backendDetail,
+      gradcamAvailable: inner.gradcamAvailable,
+      classify: (batch, options) => track(() => inner.classify(batch, options)),
+      dispose: async () => {},
+    }),
+    dispose: (inner) => inner.dispose(),
+    describe: (inner) => ({
+      runtime: inner.kind,
+      backend: inner.backend,
+      device: inner.device,
+      backendDetail: inner.backendDetail,
+    }),
+  };
+}
+
+export interface LoadedModel<M extends ModelManifestBase = ModelManifest, R = ClassifierRuntime> {
+  readonly manifest: M;
   /** `name@version`, the name every result carries. */
   readonly ref: string;
   /** The version directory. */
   readonly dir: string;
-  /** Owned by the repository: its `dispose()` does nothing. */
-  readonly runtime: ClassifierRuntime;
+  /** Owned by the repository: releasing it (dispose/close) does nothing. */
+  readonly runtime: R;
 }
 
 export interface ModelActivatedEvent {
@@ -142,11 +213,11 @@ export interface ModelStatus {
   errorAt: string | null;
 }
 
-interface VersionEntry {
+interface VersionEntry<M> {
   version: string;
   dir: string;
   state: 'valid' | 'incomplete' | 'invalid';
-  manifest?: ModelManifest;
+  manifest?: M;
   warnings: string[];
   error?: EngineError;
   /** Sizes and mtimes of manifest + artifacts; a change means the directory is being written. */
@@ -155,20 +226,21 @@ interface VersionEntry {
   settled: boolean;
 }
 
-interface Active {
+interface Active<M extends ModelManifestBase, R> {
   version: string;
-  loaded: LoadedModel;
-  tracked: TrackedRuntime;
+  loaded: LoadedModel<M, R>;
+  tracked: CallTracker;
+  facts: RuntimeFacts;
 }
 
-interface ModelState {
+interface ModelState<M extends ModelManifestBase, R> {
   name: string;
-  versions: Map<string, VersionEntry>;
-  active?: Active;
-  loading?: Promise<Active>;
+  versions: Map<string, VersionEntry<M>>;
+  active?: Active<M, R>;
+  loading?: Promise<Active<M, R>>;
   loadingVersion?: string;
   /** Versions asked for explicitly with get(name, version), other than the one served. */
-  explicit: Map<string, Promise<Active>>;
+  explicit: Map<string, Promise<Active<M, R>>>;
   /** version → fingerprint that failed to load; retried only when the files change. */
   failed: Map<string, string>;
   /** version → fingerprint already reported invalid (report once). */
@@ -179,30 +251,36 @@ interface ModelState {
 
 const VERSION_FOLDER = /^[0-9]+(\.[0-9]+)*$/;
 
-export class ModelRepository extends EventEmitter {
-  private readonly models = new Map<string, ModelState>();
+export class ModelRepository<
+  M extends ModelManifestBase = ModelManifest,
+  R = ClassifierRuntime,
+> extends EventEmitter {
+  private readonly models = new Map<string, ModelState<M, R>>();
   private readonly pins: Record<string, string>;
   private readonly pollIntervalMs: number;
   private readonly retireGraceMs: number;
-  private readonly loader: NonNullable<ModelRepositoryOptions['loader']>;
+  private readonly task: ModelTask<M, R>;
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private firstScanDone = false;
   private closed = false;
-  private readonly retiring = new Map<TrackedRuntime, Promise<void>>();
+  private readonly retiring = new Map<CallTracker, Promise<void>>();
 
-  constructor(private readonly options: ModelRepositoryOptions) {
+  constructor(private readonly options: ModelRepositoryOptions<M, R>) {
     super();
     this.pins = { ...(options.pins ?? {}) };
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.retireGraceMs = options.retireGraceMs ?? 5000;
-    this.loader = options.loader ?? loadClassifier;
+    // Without a task the type parameters are their defaults: ModelManifest, ClassifierRuntime.
+    this.task = options.task ?? (imageClassifierTask(options) as unknown as ModelTask<M, R>);
     if (options.onActivated) this.on('activated', options.onActivated);
   }
 
   /** A started repository. */
-  static async open(options: ModelRepositoryOptions): Promise<ModelRepository> {
-    const repo = new ModelRepository(options);
+  static async open<M extends ModelManifestBase = ModelManifest, R = ClassifierRuntime>(
+    options: ModelRepositoryOptions<M, R>,
+  ): Promise<ModelRepository<M, R>> {
+    const repo = new ModelRepository<M, R>(options);
     await repo.start();
     return repo;
   }
@@ -223,7 +301,7 @@ export class ModelRepository extends EventEmitter {
    * The model to serve under `name` (loaded on first use), or exactly `name@version` when a
    * version is given. NOT_FOUND when there is no such model or version.
    */
-  async get(name: string, version?: string): Promise<LoadedModel> {
+  async get(name: string, version?: string): Promise<LoadedModel<M, R>> {
     if (this.closed)
       throw new EngineError('SHUTTING_DOWN', 'model repository is closed', { retriable: true });
     const state = this.models.get(name);
@@ -284,7 +362,7 @@ export class ModelRepository extends EventEmitter {
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((state) => {
         const active = state.active;
-        const runtime = active?.tracked;
+        const runtime = active?.facts;
         const candidate = this.pick(state)?.version ?? null;
         return {
           name: state.name,
@@ -297,7 +375,7 @@ export class ModelRepository extends EventEmitter {
               : candidate === null
                 ? 'unavailable'
                 : 'not-loaded',
-          runtime: runtime?.kind ?? null,
+          runtime: runtime?.runtime ?? null,
           backend: runtime?.backend ?? null,
           device: runtime?.device ?? null,
           backendDetail: runtime?.backendDetail ?? null,
@@ -352,7 +430,8 @@ export class ModelRepository extends EventEmitter {
     for (const name of names) {
       const versionFolders: string[] = [];
       for (const folder of await subfolders(join(root, name)))
-        if (await isVersionFolder(join(root, name, folder), folder)) versionFolders.push(folder);
+        if (await isVersionFolder(join(root, name, folder), folder, this.task.task))
+          versionFolders.push(folder);
       // A folder with no version folders is not a model (e.g. models/training, the scripts).
       if (versionFolders.length === 0 && !this.models.has(name)) continue;
       let state = this.models.get(name);
@@ -369,7 +448,7 @@ export class ModelRepository extends EventEmitter {
       const seen = new Set<string>();
       for (const folder of versionFolders) {
         seen.add(folder);
-        const entry = await inspectVersion(join(root, name, folder), name, folder);
+        const entry = await inspectVersion(this.task, join(root, name, folder), name, folder);
         const before = state.versions.get(folder);
         entry.settled = first || (before !== undefined && before.fingerprint === entry.fingerprint);
         state.versions.set(folder, entry);
@@ -430,8 +509,8 @@ export class ModelRepository extends EventEmitter {
   }
 
   /** The version to serve: the pin, or the newest settled valid version that has not failed. */
-  private pick(state: ModelState): VersionEntry | undefined {
-    const usable = (v: VersionEntry | undefined) =>
+  private pick(state: ModelState<M, R>): VersionEntry<M> | undefined {
+    const usable = (v: VersionEntry<M> | undefined) =>
       v !== undefined &&
       v.state === 'valid' &&
       v.settled &&
@@ -447,9 +526,9 @@ export class ModelRepository extends EventEmitter {
   }
 
   /** Loads and activates pick(state), falling back to older versions while loads fail. */
-  private loadServable(state: ModelState): Promise<Active> {
+  private loadServable(state: ModelState<M, R>): Promise<Active<M, R>> {
     if (state.loading) return state.loading;
-    const attempt = async (): Promise<Active> => {
+    const attempt = async (): Promise<Active<M, R>> => {
       for (;;) {
         const target = this.pick(state);
         if (!target) {
@@ -496,7 +575,7 @@ export class ModelRepository extends EventEmitter {
   }
 
   /** `name@version` exactly: the served one, or one loaded (once) beside it. */
-  private loadExplicit(state: ModelState, version: string): Promise<Active> {
+  private loadExplicit(state: ModelState<M, R>, version: string): Promise<Active<M, R>> {
     if (state.active?.version === version) return Promise.resolve(state.active);
     let pending = state.explicit.get(version);
     if (!pending) {
@@ -508,12 +587,9 @@ export class ModelRepository extends EventEmitter {
             `model ${state.name}@${version} is not available${entry?.error ? `: ${entry.error.message}` : ''}`,
           ),
         );
-      const manifest = entry.manifest as ModelManifest;
+      const manifest = entry.manifest as M;
       const ref = `${manifest.name}@${manifest.version}`;
-      pending = this.loadRuntime(entry).then((runtime) => {
-        const tracked = new TrackedRuntime(runtime, ref);
-        return { version, tracked, loaded: { manifest, ref, dir: entry.dir, runtime: tracked } };
-      });
+      pending = this.loadRuntime(entry).then((runtime) => this.served(entry, ref, runtime));
       state.explicit.set(version, pending);
       // A failed load is not kept: the next request tries again.
       pending.catch(() => state.explicit.delete(version));
@@ -521,27 +597,36 @@ export class ModelRepository extends EventEmitter {
     return pending;
   }
 
-  private async loadRuntime(entry: VersionEntry): Promise<ClassifierRuntime> {
-    return this.loader(entry.dir, entry.manifest as ModelManifest, {
-      runtime: this.options.runtime ?? 'auto',
-      tfjsBackend: this.options.tfjsBackend ?? 'auto',
-      onnxExecutionProviders: this.options.onnxExecutionProviders ?? 'auto',
-    });
+  private loadRuntime(entry: VersionEntry<M>): Promise<R> {
+    return this.task.load(entry.dir, entry.manifest as M);
   }
 
-  private activate(state: ModelState, entry: VersionEntry, runtime: ClassifierRuntime): Active {
-    const manifest = entry.manifest as ModelManifest;
-    const ref = `${manifest.name}@${manifest.version}`;
-    if (this.closed) {
-      void runtime.dispose();
-      throw new EngineError('SHUTTING_DOWN', 'model repository is closed', { retriable: true });
-    }
-    const tracked = new TrackedRuntime(runtime, ref);
-    const active: Active = {
+  /** The runtime as callers get it: calls counted by a CallTracker that disposes it on retire. */
+  private served(entry: VersionEntry<M>, ref: string, runtime: R): Active<M, R> {
+    const manifest = entry.manifest as M;
+    const tracked = new CallTracker(ref, () => this.task.dispose(runtime));
+    return {
       version: entry.version,
       tracked,
-      loaded: { manifest, ref, dir: entry.dir, runtime: tracked },
+      facts: this.task.describe(runtime),
+      loaded: {
+        manifest,
+        ref,
+        dir: entry.dir,
+        runtime: this.task.serve(runtime, (call) => tracked.call(call)),
+      },
     };
+  }
+
+  private activate(state: ModelState<M, R>, entry: VersionEntry<M>, runtime: R): Active<M, R> {
+    const manifest = entry.manifest as M;
+    const ref = `${manifest.name}@${manifest.version}`;
+    if (this.closed) {
+      void this.task.dispose(runtime);
+      throw new EngineError('SHUTTING_DOWN', 'model repository is closed', { retriable: true });
+    }
+    const active = this.served(entry, ref, runtime);
+    const facts = active.facts;
     const previous = state.active;
     state.active = active;
     if (state.lastError?.version === entry.version) state.lastError = undefined;
@@ -550,9 +635,9 @@ export class ModelRepository extends EventEmitter {
       {
         model: ref,
         previous: previous?.loaded.ref ?? null,
-        runtime: runtime.kind,
-        backend: runtime.backend,
-        device: runtime.device,
+        runtime: facts.runtime,
+        backend: facts.backend,
+        device: facts.device,
       },
       'model version activated',
     );
@@ -561,14 +646,14 @@ export class ModelRepository extends EventEmitter {
       version: entry.version,
       ref,
       previous: previous?.loaded.ref ?? null,
-      runtime: runtime.kind,
-      backend: runtime.backend,
-      device: runtime.device,
+      runtime: facts.runtime,
+      backend: facts.backend,
+      device: facts.device,
     } satisfies ModelActivatedEvent);
     return active;
   }
 
-  private retire(active: Active, graceMs: number): void {
+  private retire(active: Active<M, R>, graceMs: number): void {
     const done = active.tracked
       .retire(graceMs)
       .catch((err: unknown) =>
@@ -583,36 +668,21 @@ export class ModelRepository extends EventEmitter {
 }
 
 /**
- * The runtime handed to callers: counts in-flight calls so that a replaced version is disposed
- * only when none is running.
+ * Counts the in-flight calls of one served runtime, so that a replaced version is disposed only
+ * when none is running; after that every call fails retriably (get the model again).
  */
-class TrackedRuntime implements ClassifierRuntime {
+class CallTracker {
   private inFlight = 0;
   private disposed = false;
   private idle: (() => void) | undefined;
+  private graceOver: (() => void) | undefined;
 
   constructor(
-    private readonly inner: ClassifierRuntime,
     private readonly ref: string,
+    private readonly disposeInner: () => Promise<void>,
   ) {}
 
-  get kind() {
-    return this.inner.kind;
-  }
-  get backend() {
-    return this.inner.backend;
-  }
-  get device() {
-    return this.inner.device;
-  }
-  get backendDetail() {
-    return this.inner.backendDetail;
-  }
-  get gradcamAvailable() {
-    return this.inner.gradcamAvailable;
-  }
-
-  async classify(batch: Float32Array[], options?: ClassifyOptions): Promise<ClassifierOutput[]> {
+  async call<T>(run: () => Promise<T>): Promise<T> {
     if (this.disposed)
       throw new EngineError(
         'PROCESSING_FAILED',
@@ -623,7 +693,7 @@ class TrackedRuntime implements ClassifierRuntime {
       );
     this.inFlight += 1;
     try {
-      return await this.inner.classify(batch, options);
+      return await run();
     } finally {
       this.inFlight -= 1;
       if (this.inFlight === 0) this.idle?.();
@@ -633,11 +703,6 @@ class TrackedRuntime implements ClassifierRuntime {
   endGrace(): void {
     this.graceOver?.();
   }
-
-  /** The repository owns the runtime; callers need not (and cannot) dispose it. */
-  async dispose(): Promise<void> {}
-
-  private graceOver: (() => void) | undefined;
 
   /** Disposes the runtime once `graceMs` has passed (or endGrace) and no call is in flight. */
   async retire(graceMs: number): Promise<void> {
@@ -651,7 +716,7 @@ class TrackedRuntime implements ClassifierRuntime {
       });
     while (this.inFlight > 0) await new Promise<void>((r) => (this.idle = r));
     this.disposed = true;
-    await this.inner.dispose();
+    await this.disposeInner();
   }
 }
 
@@ -668,10 +733,10 @@ async function fileStamp(path: string): Promise<string | undefined> {
 /**
  * Whether a subfolder of a model folder is one of this repository's version folders: named like
  * a version or holding a manifest.json (a misnamed version is then reported as invalid), and not
- * a model of a task another processor serves (TASKS_SERVED_ELSEWHERE, e.g. the tabular-risk
- * models of processors/icu-risk). Script folders such as models/training/icu-risk are neither.
+ * a model of another task than `task` (served by another repository, e.g. the tabular-risk models
+ * of processors/icu-risk). Script folders such as models/training/icu-risk are neither.
  */
-async function isVersionFolder(dir: string, folder: string): Promise<boolean> {
+async function isVersionFolder(dir: string, folder: string, task: string): Promise<boolean> {
   let text: string;
   try {
     text = await readFile(join(dir, 'manifest.json'), 'utf8');
@@ -679,21 +744,26 @@ async function isVersionFolder(dir: string, folder: string): Promise<boolean> {
     return VERSION_FOLDER.test(folder); // no manifest (yet): a version only by its name
   }
   try {
-    const task = (JSON.parse(text) as { task?: unknown } | null)?.task;
-    return !(typeof task === 'string' && TASKS_SERVED_ELSEWHERE.includes(task));
+    const named = (JSON.parse(text) as { task?: unknown } | null)?.task;
+    return !(typeof named === 'string' && named !== task);
   } catch {
     return true; // not parseable (yet): inspectVersion reports it
   }
 }
 
 /** Reads one version folder: manifest valid? artifacts all there? fingerprint of its files. */
-async function inspectVersion(dir: string, name: string, folder: string): Promise<VersionEntry> {
+async function inspectVersion<M extends ModelManifestBase>(
+  task: ModelTask<M, unknown>,
+  dir: string,
+  name: string,
+  folder: string,
+): Promise<VersionEntry<M>> {
   const manifestPath = join(dir, 'manifest.json');
   const stamps: string[] = [];
   const entry = (
-    state: VersionEntry['state'],
-    extra: Partial<VersionEntry> = {},
-  ): VersionEntry => ({
+    state: VersionEntry<M>['state'],
+    extra: Partial<VersionEntry<M>> = {},
+  ): VersionEntry<M> => ({
     version: folder,
     dir,
     state,
@@ -732,16 +802,15 @@ async function inspectVersion(dir: string, name: string, folder: string): Promis
       ),
     });
   }
-  let manifest: ModelManifest;
+  let manifest: M;
   let warnings: string[];
   try {
-    ({ manifest, warnings } = validateManifest(raw, manifestPath, { name, version: folder }));
+    ({ manifest, warnings } = task.validate(raw, manifestPath, { name, version: folder }));
   } catch (err) {
     return entry('invalid', { error: toEngineError(err, 'CONFIG_INVALID') });
   }
   const missing: string[] = [];
-  for (const artifact of [manifest.artifacts.tfjs, manifest.artifacts.onnx]) {
-    if (!artifact) continue;
+  for (const artifact of task.artifacts(manifest)) {
     const path = join(dir, artifact);
     const stamp = await fileStamp(path);
     if (!stamp) {
@@ -749,8 +818,8 @@ async function inspectVersion(dir: string, name: string, folder: string): Promis
       continue;
     }
     stamps.push(stamp);
-    if (artifact === manifest.artifacts.tfjs) {
-      // The weight shards model.json lists must be there too.
+    if (artifact.endsWith('.json')) {
+      // A tfjs model.json: the weight shards it lists must be there too.
       try {
         const modelJson = JSON.parse(await readFile(path, 'utf8')) as {
           weightsManifest?: { paths: string[] }[];

@@ -13,7 +13,7 @@ import {
   type ClassifierOutput,
   type ClassifierRuntime,
   type ClassifyOptions,
-} from './classifier';
+} from './classifier-types';
 import { insideDir } from './tfjs-fs-io';
 
 const GPU_PROVIDERS = new Set(['cuda', 'tensorrt', 'dml', 'webgpu', 'coreml', 'rocm', 'migraphx']);

@@ -11,7 +11,7 @@ import {
   type ClassifierOutput,
   type ClassifierRuntime,
   type ClassifyOptions,
-} from './classifier';
+} from './classifier-types';
 import { fileSystemLoadHandler, insideDir } from './tfjs-fs-io';
 
 export type TfjsBackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';

@@ -8,9 +8,11 @@ import {
   bandOf,
   CLINICAL_VARIABLE_NAMES,
   featuresFromSeries,
+  icuRiskModelTask,
   type IcuRiskManifest,
   type IcuRiskModel,
   loadIcuRiskModel,
+  openLearnedModel,
   prepareFeatures,
   scoreWithCoefficients,
   seriesStats,
@@ -302,3 +304,100 @@ describe('[REQ-MODEL-REPO] the imaging model repository and tabular-risk models'
     }
   });
 });
+
+describe('[REQ-MODEL-REPO] tabular-risk models served by ModelRepository (one model path)', () => {
+  const features = featuresFromSeries({ respiratoryRate: pts(24, 26), crp: pts(80) }, 70);
+
+  /** A copy of the shipped model as `<root>/icu-risk-demo/<version>` (the intercept only marks it). */
+  function addVersion(root: string, version: string, intercept?: number): void {
+    const dir = join(root, 'icu-risk-demo', version);
+    cpSync(SHIPPED, dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    manifest.version = version;
+    if (intercept !== undefined) manifest.intercept = intercept;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  }
+
+  it('serves icu-risk-demo from models/ and skips the image models and the training scripts', async () => {
+    const repo = await ModelRepository.open({
+      root: join(projectRoot(), 'models'),
+      task: icuRiskModelTask(),
+      pollIntervalMs: 0,
+    });
+    try {
+      expect(repo.list().map((m) => m.name)).toEqual(['icu-risk-demo']);
+      const served = (await repo.get('icu-risk-demo')).runtime;
+      expect(served.ref).toBe('icu-risk-demo@1.0.0');
+      expect(await served.score(features)).toEqual(await model.score(features));
+      expect(repo.status()[0]).toMatchObject({ state: 'ready', runtime: 'onnx', device: 'cpu' });
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('serves the newest version unless pinned, and switches to a new version while running', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'medstream-risk-models-'));
+    dirs.push(root);
+    addVersion(root, '1.0.0');
+    addVersion(root, '1.10.0', 0.5);
+    addVersion(root, '1.9.0');
+    const newest = await openLearnedModel({ modelsDir: root, name: 'icu-risk-demo', version: '' });
+    const pinned = await openLearnedModel({
+      modelsDir: root,
+      name: 'icu-risk-demo',
+      version: '1.9.0',
+    });
+    try {
+      expect((await newest.current()).ref).toBe('icu-risk-demo@1.10.0');
+      expect((await pinned.current()).ref).toBe('icu-risk-demo@1.9.0');
+      expect((await newest.current()).manifest.intercept).toBe(0.5);
+    } finally {
+      await newest.close();
+      await pinned.close();
+    }
+
+    const repo = await ModelRepository.open({ root, task: icuRiskModelTask(), pollIntervalMs: 0 });
+    try {
+      const before = (await repo.get('icu-risk-demo')).runtime;
+      addVersion(root, '2.0.0', -1);
+      await repo.refresh(); // seen once: may still be being copied
+      await repo.refresh(); // unchanged since: activated
+      await waitForServed(repo, '2.0.0');
+      const after = (await repo.get('icu-risk-demo')).runtime;
+      expect(after.ref).toBe('icu-risk-demo@2.0.0');
+      expect(after.manifest.intercept).toBe(-1);
+      // The replaced version still answers callers that hold it, until its grace period ends.
+      expect(await before.score(features)).toEqual(await after.score(features));
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('reports a version whose manifest does not match its folder, and keeps serving the valid one', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'medstream-risk-models-'));
+    dirs.push(root);
+    addVersion(root, '1.0.0');
+    const dir = join(root, 'icu-risk-demo', '1.1.0');
+    cpSync(SHIPPED, dir, { recursive: true }); // manifest still says 1.0.0
+    const repo = await ModelRepository.open({ root, task: icuRiskModelTask(), pollIntervalMs: 0 });
+    try {
+      expect((await repo.get('icu-risk-demo')).runtime.ref).toBe('icu-risk-demo@1.0.0');
+      expect(repo.status()[0]!.error).toMatch(
+        /version: must equal the version folder name '1\.1\.0' \(got '1\.0\.0'\)/,
+      );
+    } finally {
+      await repo.close();
+    }
+  });
+});
+
+async function waitForServed(
+  repo: ModelRepository<IcuRiskManifest, IcuRiskModel>,
+  version: string,
+) {
+  for (let i = 0; i < 200 && repo.status()[0]?.version !== version; i++)
+    await new Promise((r) => setTimeout(r, 10));
+}

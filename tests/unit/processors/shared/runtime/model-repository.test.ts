@@ -12,6 +12,7 @@ import {
   type ModelActivatedEvent,
   type ModelInvalidEvent,
   type ModelLoadFailedEvent,
+  type ModelRepositoryOptions,
 } from '../../../../../processors/shared/runtime/model-repository';
 import { fileSystemSaveHandler } from '../../../../../processors/shared/runtime/tfjs-fs-io';
 import { waitFor } from '../../../../helpers/wait-for';
@@ -41,10 +42,7 @@ async function writeVersion(
   return dir;
 }
 
-async function open(
-  root: string,
-  options: Partial<ConstructorParameters<typeof ModelRepository>[0]> = {},
-) {
+async function open(root: string, options: Partial<ModelRepositoryOptions> = {}) {
   const repo = await ModelRepository.open({
     root,
     tfjsBackend: 'cpu',
@@ -264,7 +262,7 @@ describe('[REQ-MODEL-REPO] model repository', () => {
     expect(() =>
       validateManifest(m, '/m/other/1.0.0/manifest.json', { name: 'other', version: '1.0.0' }),
     ).toThrow(
-      /input\.channels: must be equal to one of the allowed values \(1, 3\) \(got 2\)[\s\S]*batching\.extra: unknown field[\s\S]*batching\.maxBatchSize: must be >= 1/,
+      /input\.channels: must be one of 1, 3 \(got 2\)[\s\S]*batching\.extra: unknown field[\s\S]*batching\.maxBatchSize: must be >= 1/,
     );
     const ok = tinyManifest('tiny', '1.0.0') as unknown as Record<string, unknown>;
     ok.positiveLabel = 'covid';

@@ -18,6 +18,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
+import { EngineError } from '../../../engine/errors';
 
 export interface ExportOptions {
   /** Graph input name (default 'image'). */
@@ -57,11 +58,9 @@ interface Value {
   shape: OnnxShape;
 }
 
-class ExportError extends Error {
-  constructor(message: string) {
-    super(`ONNX export: ${message}`);
-    this.name = 'OnnxExportError';
-  }
+/** A model the exporter cannot translate (unsupported layer, option or shape): VALIDATION_FAILED. */
+function exportError(message: string): EngineError {
+  return new EngineError('VALIDATION_FAILED', `ONNX export: ${message}`);
 }
 
 /** A layer's config as plain JSON (tfjs serialises options such as activation names). */
@@ -77,13 +76,13 @@ function pair(v: unknown, what: string, layer: Layer): [number, number] {
   if (typeof v === 'number') return [v, v];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number'))
     return [v[0] as number, v[1] as number];
-  throw new ExportError(`${describe(layer)}: cannot read ${what} ${JSON.stringify(v)}`);
+  throw exportError(`${describe(layer)}: cannot read ${what} ${JSON.stringify(v)}`);
 }
 
 function requireChannelsLast(layer: Layer, config: Record<string, unknown>): void {
   const fmt = config.dataFormat ?? 'channelsLast';
   if (fmt !== 'channelsLast')
-    throw new ExportError(
+    throw exportError(
       `${describe(layer)}: dataFormat '${String(fmt)}' is not supported (only channelsLast)`,
     );
 }
@@ -270,7 +269,7 @@ function emitSoftmax(g: GraphBuilder, input: Value, out: string, layer: Layer): 
     g.node('Softmax', [input.name], out, { axis: 1 }, layer.name);
     return;
   }
-  throw new ExportError(
+  throw exportError(
     `${describe(layer)}: softmax over a rank-${rank} tensor needs opset ≥ 13 (and rank 2 or 4)`,
   );
 }
@@ -278,7 +277,7 @@ function emitSoftmax(g: GraphBuilder, input: Value, out: string, layer: Layer): 
 function activationOf(layer: Layer, config: Record<string, unknown>): ActivationName {
   const a = config.activation ?? 'linear';
   if (typeof a !== 'string' || !(SUPPORTED_ACTIVATIONS as readonly string[]).includes(a))
-    throw new ExportError(
+    throw exportError(
       `${describe(layer)}: activation ${JSON.stringify(a)} is not supported ` +
         `(supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`,
     );
@@ -292,7 +291,7 @@ function weightsOf(layer: Layer): Map<string, { data: Float32Array; shape: numbe
   layer.weights.forEach((w, i) => {
     const t = values[i]!;
     if (t.dtype !== 'float32')
-      throw new ExportError(`${describe(layer)}: weight '${w.name}' is ${t.dtype}, not float32`);
+      throw exportError(`${describe(layer)}: weight '${w.name}' is ${t.dtype}, not float32`);
     const short = w.name.split('/').pop()!.replace(/_\d+$/, '');
     out.set(short, { data: t.dataSync() as Float32Array, shape: t.shape });
   });
@@ -306,7 +305,7 @@ function need(
 ): { data: Float32Array; shape: number[] } {
   const w = weights.get(key);
   if (!w)
-    throw new ExportError(
+    throw exportError(
       `${describe(layer)}: weight '${key}' not found (has ${[...weights.keys()].join(', ')})`,
     );
   return w;
@@ -333,7 +332,7 @@ function spatialPads(
 ): { pads?: number[]; auto_pad?: string } {
   if (padding === 'valid') return { pads: [0, 0, 0, 0] };
   if (padding !== 'same')
-    throw new ExportError(`${describe(layer)}: padding '${String(padding)}' is not supported`);
+    throw exportError(`${describe(layer)}: padding '${String(padding)}' is not supported`);
   const h = input.shape[2];
   const w = input.shape[3];
   if (typeof h !== 'number' || typeof w !== 'number') return { auto_pad: 'SAME_UPPER' };
@@ -344,7 +343,7 @@ function spatialPads(
 
 function requireRank(layer: Layer, input: Value, ranks: number[]): void {
   if (!ranks.includes(input.shape.length))
-    throw new ExportError(
+    throw exportError(
       `${describe(layer)}: input of rank ${input.shape.length} is not supported (expected rank ${ranks.join(' or ')})`,
     );
 }
@@ -358,23 +357,23 @@ export function exportLayersModelToOnnx(
   const opset = options.opset ?? 13;
   const extraOutputs = options.extraOutputs ?? [];
   if (!Number.isInteger(opset) || opset < 11 || opset > 21)
-    throw new ExportError(`opset ${opset} is not supported (11..21)`);
+    throw exportError(`opset ${opset} is not supported (11..21)`);
   if (model.inputs.length !== 1)
-    throw new ExportError(`the model must have one input (has ${model.inputs.length})`);
+    throw exportError(`the model must have one input (has ${model.inputs.length})`);
   if (model.outputs.length !== 1)
-    throw new ExportError(`the model must have one output (has ${model.outputs.length})`);
+    throw exportError(`the model must have one output (has ${model.outputs.length})`);
   for (const r of ['logits', 'probabilities'])
-    if (inputName === r) throw new ExportError(`inputName '${r}' is reserved for an output`);
+    if (inputName === r) throw exportError(`inputName '${r}' is reserved for an output`);
 
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const denseLayers = layers.filter((l) => l.getClassName() === 'Dense');
   const lastDense = denseLayers[denseLayers.length - 1];
-  if (!lastDense) throw new ExportError(`the model has no Dense layer to take 'logits' from`);
+  if (!lastDense) throw exportError(`the model has no Dense layer to take 'logits' from`);
 
   const extraLayers = extraOutputs.map((name) => {
     const layer = layers.find((l) => l.name === name);
-    if (!layer) throw new ExportError(`extraOutputs: the model has no layer named '${name}'`);
-    if (name === inputName) throw new ExportError(`extraOutputs: '${name}' is the input name`);
+    if (!layer) throw exportError(`extraOutputs: the model has no layer named '${name}'`);
+    if (name === inputName) throw exportError(`extraOutputs: '${name}' is the input name`);
     return layer;
   });
 
@@ -388,7 +387,7 @@ export function exportLayersModelToOnnx(
   const inputTensor = model.inputs[0]!;
   const inputShape = toOnnxShape(inputTensor.shape);
   if (inputShape.length !== 4 && inputShape.length !== 2)
-    throw new ExportError(
+    throw exportError(
       `the model input must be an image [null, H, W, C] (or features [null, F]); got [${inputTensor.shape.join(', ')}]`,
     );
   const input: Value = { name: inputName, shape: inputShape };
@@ -398,17 +397,17 @@ export function exportLayersModelToOnnx(
   for (const layer of layers) {
     const nodes = layer.inboundNodes;
     if (nodes.length !== 1)
-      throw new ExportError(
+      throw exportError(
         `${describe(layer)} is used ${nodes.length} times; shared layers are not supported`,
       );
     const node = nodes[0]!;
     if (node.inputTensors.length !== 1 || node.outputTensors.length !== 1)
-      throw new ExportError(
+      throw exportError(
         `${describe(layer)}: layers with ${node.inputTensors.length} inputs / ${node.outputTensors.length} outputs are not supported`,
       );
     const src = values.get(node.inputTensors[0]!.id);
     if (!src)
-      throw new ExportError(`${describe(layer)}: its input is not produced by a supported layer`);
+      throw exportError(`${describe(layer)}: its input is not produced by a supported layer`);
     const outSym = node.outputTensors[0] as SymbolicTensor;
     const outShape = toOnnxShape(outSym.shape);
     const isOutput = outSym.id === outputTensor.id;
@@ -424,9 +423,9 @@ export function exportLayersModelToOnnx(
     if (result.logits) logits = result.logits;
     values.set(outSym.id, { name: outName, shape: outShape });
   }
-  if (!logits) throw new ExportError('internal: logits were not produced');
+  if (!logits) throw exportError('internal: logits were not produced');
   if (!values.has(outputTensor.id))
-    throw new ExportError('internal: the model output was not produced');
+    throw exportError('internal: the model output was not produced');
 
   const outputs: Value[] = [logits];
   if (hasProbabilities) outputs.push({ name: 'probabilities', shape: logits.shape });
@@ -483,7 +482,7 @@ function emitLayer(
       const strides = pair(config.strides ?? 1, 'strides', layer);
       const dilations = pair(config.dilationRate ?? 1, 'dilationRate', layer);
       if ((strides[0] > 1 || strides[1] > 1) && (dilations[0] > 1 || dilations[1] > 1))
-        throw new ExportError(`${describe(layer)}: strides > 1 with dilationRate > 1`);
+        throw exportError(`${describe(layer)}: strides > 1 with dilationRate > 1`);
       const weights = weightsOf(layer);
       const kernel = need(weights, 'kernel', layer);
       const w = g.initializer(
@@ -590,7 +589,7 @@ function emitLayer(
       const axis = config.axis ?? -1;
       const rank = input.shape.length;
       if (!(axis === -1 || axis === rank - 1))
-        throw new ExportError(
+        throw exportError(
           `${describe(layer)}: softmax axis ${String(axis)} is not supported (only the last axis)`,
         );
       emitSoftmax(g, input, out, layer);
@@ -629,7 +628,7 @@ function emitLayer(
       const rank = input.shape.length;
       const axis = config.axis ?? -1;
       if (!(axis === -1 || axis === rank - 1))
-        throw new ExportError(
+        throw exportError(
           `${describe(layer)}: axis ${String(axis)} is not supported (only the channel axis, -1)`,
         );
       const weights = weightsOf(layer);
@@ -659,7 +658,7 @@ function emitLayer(
       return {};
     }
     default:
-      throw new ExportError(
+      throw exportError(
         `${describe(layer)}: layer type ${cls} is not supported (supported: InputLayer, Conv2D, ` +
           'MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Dense, ' +
           'Activation, ReLU, Softmax, Flatten, Dropout, BatchNormalization)',

@@ -4,7 +4,7 @@ import { onnx } from 'onnx-proto';
 import {
   exportLayersModelToOnnx,
   samePadding,
-} from '../../../../../processors/shared/onnx/export-layers-model';
+} from '../../../../../models/training/onnx/export-layers-model';
 import { seededRandom } from '../../../../helpers/seeded-random';
 
 /** Seeded weights; BatchNormalization variances kept positive. */

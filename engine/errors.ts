@@ -37,12 +37,19 @@ export interface EngineErrorOptions {
   retriable?: boolean;
   /** extra machine-readable detail (field names, offending values); never PHI. */
   details?: Record<string, unknown>;
+  /**
+   * For a retriable error: how long the runtime should wait before the next attempt (ms),
+   * instead of its configured backoff — like Kafka Connect's `context.timeout(ms)`, for a peer
+   * that says when it will be back (HTTP Retry-After, a busy PACS).
+   */
+  retryAfterMs?: number;
 }
 
 export class EngineError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: EngineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -50,6 +57,7 @@ export class EngineError extends Error {
     this.code = code;
     this.retriable = options.retriable ?? false;
     this.details = options.details;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,9 +1,10 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroSerde } from '../avro/serde';
+import { DEFAULT_RETRY, type RetryConfig, retryBackoffMs } from '../config/retry';
 import { EngineError, toEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { backoffDelay, sleep } from '../time';
+import { sleep } from '../time';
 import { deadLetterFor } from './dead-letter';
 import { headersToStrings } from './headers';
 import {
@@ -29,6 +30,11 @@ export interface IncomingRecord<T = Record<string, unknown>> {
   readonly value: T;
   readonly headers: Readonly<Record<string, string>>;
   readonly timestamp: number;
+  /**
+   * Which attempt at handling this record this call is, from 1; counts retriable failures in
+   * this consumer since the record was fetched (a rebalance or restart starts again at 1).
+   */
+  readonly attempt: number;
 }
 
 /**
@@ -37,9 +43,12 @@ export interface IncomingRecord<T = Record<string, unknown>> {
  *     crash or rebalance, so handling must be idempotent (deterministic ids, upserts).
  *  2. Returns the records to publish (zero = filtered / side effect only). They are published
  *     and acknowledged before the input's offset is committed.
- *  3. Throws an EngineError: `retriable` → the partition waits (exponential backoff, heartbeats
- *     kept) and the same record is tried again, never skipped; otherwise the record goes to
- *     medstream.dlq.v1 with the code and message, and the partition moves on.
+ *  3. Throws an EngineError: `retriable` → the partition waits (the consumer's `retry` backoff,
+ *     or the error's `retryAfterMs` when it gives one; heartbeats kept) and the same record is
+ *     tried again, never skipped — until `retry.maxAttempts` failed attempts, after which it is
+ *     dead-lettered with the last error; otherwise (not retriable) the record goes to
+ *     medstream.dlq.v1 with the code and message at once, and the partition moves on.
+ *     A handler never sleeps or loops to retry: one attempt per delivery.
  */
 export type RecordHandler = (record: IncomingRecord) => Promise<readonly OutgoingRecord[]>;
 
@@ -66,8 +75,11 @@ export interface RecordConsumerOptions {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   partitionsConsumedConcurrently?: number;
-  /** Retriable failures after which the record is dead-lettered instead (0 = retry forever). */
-  maxRetriableAttempts?: number;
+  /**
+   * Backoff and attempt limit for retriable failures (engine/config/retry.ts); a component
+   * passes its validated `retry` config here. Default: retry forever, 0.5 s doubling to 15 s.
+   */
+  retry?: RetryConfig;
   fromBeginning?: boolean;
   /**
    * Called each time this member joined the group, with the partitions it now owns per logical
@@ -140,7 +152,12 @@ export class RecordConsumer {
     await this.consumer.disconnect();
   }
 
-  private decode(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
+  private decode(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    attempt: number,
+  ): IncomingRecord {
     const logical = this.deps.topics.logical(topic);
     const schema = this.options.topics[logical] as string;
     const headers = headersToStrings(message.headers);
@@ -152,6 +169,7 @@ export class RecordConsumer {
       value: this.deps.serde.decode(schema, message.value, headers),
       headers,
       timestamp: Number(message.timestamp),
+      attempt,
     };
   }
 
@@ -173,6 +191,7 @@ export class RecordConsumer {
       Number(batch.offsetLag()),
     );
 
+    const retry = this.options.retry ?? DEFAULT_RETRY;
     let next = 0;
     let attempt = 0;
     while (next < messages.length && isRunning() && !isStale()) {
@@ -183,6 +202,7 @@ export class RecordConsumer {
         attempt,
       );
       let waitFor: EngineError | undefined = retriable;
+      let progressed = false;
 
       if (handled.length > 0) {
         try {
@@ -197,15 +217,17 @@ export class RecordConsumer {
             },
           ]);
           next += handled.length;
+          progressed = true;
         } catch (err) {
           waitFor = kafkaError(err, 'publishing outputs / committing');
         }
       }
 
       if (waitFor) {
-        attempt += 1;
+        // The count is per record: a run that got past the last failing record starts afresh.
+        attempt = progressed ? 1 : attempt + 1;
         metrics.retries.inc({ component, code: waitFor.code });
-        const delay = backoffDelay(attempt, 250, 15000);
+        const delay = waitFor.retryAfterMs ?? retryBackoffMs(attempt, retry);
         this.log.warn(
           { code: waitFor.code, attempt, delayMs: delay, partition: batch.partition },
           `retrying: ${waitFor.message}`,
@@ -233,17 +255,17 @@ export class RecordConsumer {
   ): Promise<{ handled: Handled[]; retriable?: EngineError }> {
     const { component } = this.options;
     const { metrics, producer } = this.deps;
-    const limit = this.options.maxRetriableAttempts ?? 0;
+    const limit = (this.options.retry ?? DEFAULT_RETRY).maxAttempts;
     const handled: Handled[] = [];
-    const outcome = (
-      message: KafkaMessage,
-      result: readonly OutgoingRecord[] | EngineError,
-    ): boolean => {
+    // `attempt` counts the failed attempts of the run's first message; the others are fresh.
+    const attemptOf = (i: number) => (i === 0 ? attempt + 1 : 1);
+    const outcome = (i: number, result: readonly OutgoingRecord[] | EngineError): boolean => {
+      const message = messages[i] as KafkaMessage;
       if (result instanceof Error) {
-        if (result.retriable && (limit === 0 || attempt + 1 < limit)) return false;
+        if (result.retriable && (limit === 0 || attemptOf(i) < limit)) return false;
         handled.push({
           message,
-          outputs: [this.deadLetter(topic, partition, message, result, attempt + 1)],
+          outputs: [this.deadLetter(topic, partition, message, result, attemptOf(i))],
         });
       } else {
         handled.push({ message, outputs: result.map((out) => producer.encode(out)) });
@@ -251,9 +273,9 @@ export class RecordConsumer {
       metrics.recordsIn.inc({ topic, component });
       return true;
     };
-    const decoded: Array<IncomingRecord | EngineError> = messages.map((message) => {
+    const decoded: Array<IncomingRecord | EngineError> = messages.map((message, i) => {
       try {
-        return this.decode(topic, partition, message);
+        return this.decode(topic, partition, message, attemptOf(i));
       } catch (err) {
         return toEngineError(err, 'DECODE_FAILED');
       }
@@ -276,8 +298,7 @@ export class RecordConsumer {
           item instanceof Error
             ? item
             : (results[r++] ?? new EngineError('PROCESSING_FAILED', 'no outcome returned'));
-        if (!outcome(messages[i] as KafkaMessage, result))
-          return { handled, retriable: result as EngineError };
+        if (!outcome(i, result)) return { handled, retriable: result as EngineError };
       }
       return { handled };
     }
@@ -294,8 +315,7 @@ export class RecordConsumer {
           result = toEngineError(err, 'PROCESSING_FAILED');
         }
       }
-      if (!outcome(messages[i] as KafkaMessage, result))
-        return { handled, retriable: result as EngineError };
+      if (!outcome(i, result)) return { handled, retriable: result as EngineError };
     }
     return { handled };
   }

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter } from 'prom-client';
 import type { Component, ComponentContext } from '../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../engine/config/retry';
 import { EngineError } from '../../engine/errors';
 import type { IncomingRecord } from '../../engine/kafka/record-consumer';
 import type { OutgoingRecord } from '../../engine/kafka/producer';
@@ -26,6 +27,7 @@ import {
 import { type VitalSignsSubmitted, vitalsToRiskResult } from './vitals-to-risk-result';
 
 interface IcuRiskConfig {
+  retry: RetryConfig;
   partitionsConsumedConcurrently: number;
   freshness: { vitalsHours: number; labsHours: number };
   retentionHours: number;
@@ -140,6 +142,7 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       partitionsConsumedConcurrently: {
         type: 'integer',
         minimum: 1,
@@ -302,6 +305,7 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
     };
 
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: {
         [TOPICS.ingestVitals]: RECORDS.vitalSignsSubmitted,
         [TOPICS.ingestFhir]: RECORDS.fhirResourceReceived,

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Counter, Histogram } from 'prom-client';
 import type { Component } from '../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../engine/config/retry';
 import { EngineError, isEngineError, toEngineError } from '../../engine/errors';
 import type { IncomingRecord } from '../../engine/kafka/record-consumer';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
@@ -15,6 +16,7 @@ import type { ClassifierOutput } from '../shared/runtime/classifier';
 import { type LoadedModel, ModelRepository } from '../shared/runtime/model-repository';
 
 interface ImagingConfig {
+  retry: RetryConfig;
   modelsDir: string;
   defaultModel: string;
   pins: Record<string, string>;
@@ -113,6 +115,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       modelsDir: {
         type: 'string',
         default: 'models',
@@ -427,6 +430,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
     };
 
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: {
         [TOPICS.ingestImage]: RECORDS.imageSubmitted,
         [TOPICS.ingestDicom]: RECORDS.dicomInstanceReceived,

@@ -192,8 +192,7 @@ describe('[REQ-DCM-10] Secondary Capture export: bounded retries, then the DLQ',
         'dicom-export': {
           enabled: true,
           destination: { aeTitle: 'NOBODY', host: '127.0.0.1', port: deadPort },
-          maxAttempts: 3,
-          initialBackoffMs: 50,
+          retry: { maxAttempts: 3, initialBackoffMs: 50 },
           timeoutMs: 1000,
         },
       },
@@ -218,9 +217,13 @@ describe('[REQ-DCM-10] Secondary Capture export: bounded retries, then the DLQ',
       async () => (await deadLetters(engine)).find((l) => l.component === 'dicom-export'),
       { timeoutMs: 60000, intervalMs: 500, what: 'the export dead letter' },
     );
+    // The runtime retried (one C-STORE per delivery), then dead-lettered with the reason.
     expect(letter).toMatchObject({
       errorCode: 'EXPORT_FAILED',
-      errorMessage: expect.stringMatching(/NOBODY@127\.0\.0\.1:\d+ failed after 3 attempt\(s\)/),
+      attempts: 3,
+      errorMessage: expect.stringMatching(
+        /NOBODY@127\.0\.0\.1:\d+ failed after 3 attempt\(s\): network error/,
+      ),
     });
     const stored = await getJson(`${engine.url}/api/v1/studies/${dx.ids.studyInstanceUid}/results`);
     expect((stored.json.items as Array<{ status: string }>)[0]!.status).toBe('done');

@@ -1,5 +1,6 @@
 import { Counter, Histogram } from 'prom-client';
 import type { Component } from '../../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../../engine/config/retry';
 import { EngineError } from '../../../engine/errors';
 import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
 import { FhirGateway } from './client';
@@ -17,6 +18,7 @@ import {
 } from './resources';
 
 export interface FhirSinkConfig {
+  retry: RetryConfig;
   enabled: boolean;
   baseUrl: string;
   headers: Record<string, string>;
@@ -48,6 +50,7 @@ export const fhirSink: Component<FhirSinkConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       enabled: { type: 'boolean', default: false },
       baseUrl: {
         type: 'string',
@@ -179,6 +182,7 @@ export const fhirSink: Component<FhirSinkConfig> = {
     };
 
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: {
         [TOPICS.resultsImaging]: RECORDS.imagingResult,
         [TOPICS.resultsRisk]: RECORDS.riskResult,

@@ -1,8 +1,10 @@
 import type { Component } from '../../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../../engine/config/retry';
 import type { DeadLetter } from '../../../engine/kafka/dead-letter';
 import { RECORDS, TOPICS } from '../../../engine/kafka/topics';
 
 interface ResultStoreSinkConfig {
+  retry: RetryConfig;
   partitionsConsumedConcurrently: number;
 }
 
@@ -27,11 +29,13 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       partitionsConsumedConcurrently: { type: 'integer', minimum: 1, default: 4 },
     },
   },
   create(config, ctx) {
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: {
         [TOPICS.resultsRisk]: RECORDS.riskResult,
         [TOPICS.resultsImaging]: RECORDS.imagingResult,

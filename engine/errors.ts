@@ -6,6 +6,11 @@
  *    backoff while that partition waits — never skip ahead;
  *  - non-retriable (corrupt input, unknown schema, validation): one record to medstream.dlq.v1
  *    with the code and message, then commit and go on.
+ *
+ * How a code is answered on each protocol is one table per protocol, in engine/error-tables/:
+ * http-problem.ts (HTTP status + RFC 9457 problem type/title), dicom-status.ts (C-STORE failure
+ * status), operation-outcome.ts (FHIR OperationOutcome issue code/severity). The HL7 v2 ACK
+ * table (AA/AE/AR + ERR segment) will be engine/error-tables/hl7-ack.ts, in the same shape.
  */
 export const ERROR_CODES = [
   'CONFIG_INVALID',
@@ -27,6 +32,14 @@ export const ERROR_CODES = [
   'FHIR_UNAVAILABLE',
   'FHIR_REJECTED',
   'UNAUTHORIZED',
+  // what a protocol source refuses (answered through the tables in engine/error-tables/)
+  'MEDIA_TYPE_UNSUPPORTED',
+  'MULTIPART_INVALID',
+  'PAYLOAD_TOO_LARGE',
+  'INSTANCE_TOO_LARGE',
+  'SOP_CLASS_MISMATCH',
+  'NOTIFICATION_INVALID',
+  'RESOURCE_UNACCEPTABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

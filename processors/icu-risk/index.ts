@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { Counter } from 'prom-client';
 import type { Component, ComponentContext } from '../../engine/contracts';
 import { type RetryConfig, retryConfigSchema } from '../../engine/config/retry';
-import { EngineError } from '../../engine/errors';
+import { EngineError, isEngineError } from '../../engine/errors';
 import type { IncomingRecord } from '../../engine/kafka/record-consumer';
 import type { OutgoingRecord } from '../../engine/kafka/producer';
 import { RECORDS, TOPICS } from '../../engine/kafka/topics';
 import { fromProjectRoot } from '../../engine/paths';
 import { compareVersions } from '../shared/runtime/manifest-validation';
-import { ObservationError, type ObservationResource, extractSamples } from './fhir-observations';
+import { type ObservationResource, extractSamples } from './fhir-observations';
 import {
   type FhirRiskResult,
   type RiskSettings,
@@ -263,10 +263,8 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
           try {
             extracted = extractSamples({ ...resource, id: event.resourceId }, event.receivedAt);
           } catch (err) {
-            if (err instanceof ObservationError) {
+            if (isEngineError(err) && err.code === 'VALIDATION_FAILED')
               fhirEvents.inc({ type: 'Observation', outcome: 'refused' });
-              throw new EngineError('VALIDATION_FAILED', err.message, { cause: err });
-            }
             throw err;
           }
           const hadSamples = before.samples.some((s) => observationId(s.ref) === observation);

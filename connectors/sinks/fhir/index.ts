@@ -38,7 +38,8 @@ export interface FhirSinkConfig {
  *  - Idempotent: each resource is a conditional create on `identifier` = resultId, so a
  *    redelivery matches what exists and creates nothing twice.
  *  - Server down, timeout, 5xx, 429 → FHIR_UNAVAILABLE (retriable): the partition waits with
- *    backoff and the same result is sent again — nothing is skipped. 4xx → FHIR_REJECTED: the
+ *    the `retry` backoff (default: forever) and the same result is sent again — nothing is
+ *    skipped. 4xx → FHIR_REJECTED: the
  *    result is dead-lettered with the server's OperationOutcome text.
  *  - `validate`: each resource is POSTed to [type]/$validate first; error issues dead-letter it.
  */

@@ -7,7 +7,8 @@ import Fastify, {
   type FastifyInstance,
 } from 'fastify';
 import { describeSchemaError } from '../config/json-schema';
-import { isEngineError } from '../errors';
+import { httpProblemFor } from '../error-tables/http-problem';
+import { EngineError, isEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { type FieldProblem, HttpProblem, sendProblem, validationProblem } from './problem';
@@ -89,18 +90,18 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendProblem(
           reply,
-          new HttpProblem(
-            413,
-            'body-too-large',
-            'Request body too large',
-            `limit is ${request.routeOptions.bodyLimit ?? options.bodyLimit} bytes`,
-          ),
+          httpProblemFor(
+            new EngineError(
+              'PAYLOAD_TOO_LARGE',
+              `limit is ${request.routeOptions.bodyLimit ?? options.bodyLimit} bytes`,
+            ),
+          )!,
           instance,
         );
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendProblem(
           reply,
-          new HttpProblem(415, 'unsupported-media-type', 'Unsupported content type', error.message),
+          httpProblemFor(new EngineError('MEDIA_TYPE_UNSUPPORTED', error.message))!,
           instance,
         );
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -119,32 +120,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       );
     }
     if (isEngineError(error)) {
-      if (error.retriable) {
-        return sendProblem(
-          reply,
-          new HttpProblem(
-            503,
-            'unavailable',
-            'Temporarily unavailable; retry later',
-            `${error.code}: ${error.message}`,
-            undefined,
-            { 'retry-after': '5' },
-          ),
-          instance,
-        );
-      }
-      if (error.code === 'NOT_FOUND')
-        return sendProblem(
-          reply,
-          new HttpProblem(404, 'not-found', 'Not found', error.message),
-          instance,
-        );
-      if (error.code === 'VALIDATION_FAILED')
-        return sendProblem(
-          reply,
-          new HttpProblem(422, 'validation-failed', 'Invalid input', error.message),
-          instance,
-        );
+      // one table for every route: engine/error-tables/http-problem.ts
+      const problem = httpProblemFor(error);
+      if (problem) return sendProblem(reply, problem, instance);
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

@@ -1,9 +1,10 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroSerde } from '../avro/serde';
+import { DEFAULT_RETRY, type RetryConfig, retryBackoffMs } from '../config/retry';
 import { EngineError, toEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { backoffDelay, sleep } from '../time';
+import { sleep } from '../time';
 import { deadLetterFor } from './dead-letter';
 import { headersToStrings } from './headers';
 import {
@@ -30,6 +31,11 @@ export interface IncomingRecord<T = Record<string, unknown>> {
   readonly value: T;
   readonly headers: Readonly<Record<string, string>>;
   readonly timestamp: number;
+  /**
+   * Which attempt at handling this record this call is, from 1; counts retriable failures in
+   * this consumer since the record was fetched (a rebalance or restart starts again at 1).
+   */
+  readonly attempt: number;
 }
 
 /** A consumed record of logical topic `T`, its value typed as that topic's record. */
@@ -43,9 +49,12 @@ export type IncomingRecordOf<T extends TopicName> = {
  *     crash or rebalance, so handling must be idempotent (deterministic ids, upserts).
  *  2. Returns the records to publish (zero = filtered / side effect only). They are published
  *     and acknowledged before the input's offset is committed.
- *  3. Throws an EngineError: `retriable` → the partition waits (exponential backoff, heartbeats
- *     kept) and the same record is tried again, never skipped; otherwise the record goes to
- *     medstream.dlq.v1 with the code and message, and the partition moves on.
+ *  3. Throws an EngineError: `retriable` → the partition waits (the consumer's `retry` backoff,
+ *     or the error's `retryAfterMs` when it gives one; heartbeats kept) and the same record is
+ *     tried again, never skipped — until `retry.maxAttempts` failed attempts, after which it is
+ *     dead-lettered with the last error; otherwise (not retriable) the record goes to
+ *     medstream.dlq.v1 with the code and message at once, and the partition moves on.
+ *     A handler never sleeps or loops to retry: one attempt per delivery.
  */
 export type RecordHandler<T extends TopicName = TopicName> = (
   record: IncomingRecordOf<T>,
@@ -74,8 +83,11 @@ export interface RecordConsumerOptions<T extends TopicName = TopicName> {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   partitionsConsumedConcurrently?: number;
-  /** Retriable failures after which the record is dead-lettered instead (0 = retry forever). */
-  maxRetriableAttempts?: number;
+  /**
+   * Backoff and attempt limit for retriable failures (engine/config/retry.ts); a component
+   * passes its validated `retry` config here. Default: retry forever, 0.5 s doubling to 15 s.
+   */
+  retry?: RetryConfig;
   fromBeginning?: boolean;
   /**
    * Called each time this member joined the group, with the partitions it now owns per logical
@@ -148,7 +160,12 @@ export class RecordConsumer<T extends TopicName = TopicName> {
     await this.consumer.disconnect();
   }
 
-  private decode(topic: string, partition: number, message: KafkaMessage): IncomingRecordOf<T> {
+  private decode(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    attempt: number,
+  ): IncomingRecordOf<T> {
     const logical = this.deps.topics.logical(topic) as T;
     const headers = headersToStrings(message.headers);
     return {
@@ -163,6 +180,7 @@ export class RecordConsumer<T extends TopicName = TopicName> {
       ),
       headers,
       timestamp: Number(message.timestamp),
+      attempt,
     } as unknown as IncomingRecordOf<T>;
   }
 
@@ -184,6 +202,7 @@ export class RecordConsumer<T extends TopicName = TopicName> {
       Number(batch.offsetLag()),
     );
 
+    const retry = this.options.retry ?? DEFAULT_RETRY;
     let next = 0;
     let attempt = 0;
     while (next < messages.length && isRunning() && !isStale()) {
@@ -194,6 +213,7 @@ export class RecordConsumer<T extends TopicName = TopicName> {
         attempt,
       );
       let waitFor: EngineError | undefined = retriable;
+      let progressed = false;
 
       if (handled.length > 0) {
         try {
@@ -208,15 +228,17 @@ export class RecordConsumer<T extends TopicName = TopicName> {
             },
           ]);
           next += handled.length;
+          progressed = true;
         } catch (err) {
           waitFor = kafkaError(err, 'publishing outputs / committing');
         }
       }
 
       if (waitFor) {
-        attempt += 1;
+        // The count is per record: a run that got past the last failing record starts afresh.
+        attempt = progressed ? 1 : attempt + 1;
         metrics.retries.inc({ component, code: waitFor.code });
-        const delay = backoffDelay(attempt, 250, 15000);
+        const delay = waitFor.retryAfterMs ?? retryBackoffMs(attempt, retry);
         this.log.warn(
           { code: waitFor.code, attempt, delayMs: delay, partition: batch.partition },
           `retrying: ${waitFor.message}`,
@@ -244,17 +266,17 @@ export class RecordConsumer<T extends TopicName = TopicName> {
   ): Promise<{ handled: Handled[]; retriable?: EngineError }> {
     const { component } = this.options;
     const { metrics, producer } = this.deps;
-    const limit = this.options.maxRetriableAttempts ?? 0;
+    const limit = (this.options.retry ?? DEFAULT_RETRY).maxAttempts;
     const handled: Handled[] = [];
-    const outcome = (
-      message: KafkaMessage,
-      result: readonly OutgoingRecord[] | EngineError,
-    ): boolean => {
+    // `attempt` counts the failed attempts of the run's first message; the others are fresh.
+    const attemptOf = (i: number) => (i === 0 ? attempt + 1 : 1);
+    const outcome = (i: number, result: readonly OutgoingRecord[] | EngineError): boolean => {
+      const message = messages[i] as KafkaMessage;
       if (result instanceof Error) {
-        if (result.retriable && (limit === 0 || attempt + 1 < limit)) return false;
+        if (result.retriable && (limit === 0 || attemptOf(i) < limit)) return false;
         handled.push({
           message,
-          outputs: [this.deadLetter(topic, partition, message, result, attempt + 1)],
+          outputs: [this.deadLetter(topic, partition, message, result, attemptOf(i))],
         });
       } else {
         handled.push({ message, outputs: result.map((out) => producer.encode(out)) });
@@ -262,9 +284,9 @@ export class RecordConsumer<T extends TopicName = TopicName> {
       metrics.recordsIn.inc({ topic, component });
       return true;
     };
-    const decoded: Array<IncomingRecordOf<T> | EngineError> = messages.map((message) => {
+    const decoded: Array<IncomingRecordOf<T> | EngineError> = messages.map((message, i) => {
       try {
-        return this.decode(topic, partition, message);
+        return this.decode(topic, partition, message, attemptOf(i));
       } catch (err) {
         return toEngineError(err, 'DECODE_FAILED');
       }
@@ -287,8 +309,7 @@ export class RecordConsumer<T extends TopicName = TopicName> {
           item instanceof Error
             ? item
             : (results[r++] ?? new EngineError('PROCESSING_FAILED', 'no outcome returned'));
-        if (!outcome(messages[i] as KafkaMessage, result))
-          return { handled, retriable: result as EngineError };
+        if (!outcome(i, result)) return { handled, retriable: result as EngineError };
       }
       return { handled };
     }
@@ -305,8 +326,7 @@ export class RecordConsumer<T extends TopicName = TopicName> {
           result = toEngineError(err, 'PROCESSING_FAILED');
         }
       }
-      if (!outcome(messages[i] as KafkaMessage, result))
-        return { handled, retriable: result as EngineError };
+      if (!outcome(i, result)) return { handled, retriable: result as EngineError };
     }
     return { handled };
   }

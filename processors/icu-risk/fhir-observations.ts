@@ -11,6 +11,7 @@
  *    same Observation must go.
  */
 import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
+import { EngineError } from '../../engine/errors';
 
 export type Variable =
   | 'respiratoryRate'
@@ -91,7 +92,8 @@ export interface Sample {
   ref: string;
 }
 
-export class ObservationError extends Error {}
+/** An Observation that cannot be taken in: a non-retriable VALIDATION_FAILED naming why. */
+const refused = (message: string) => new EngineError('VALIDATION_FAILED', message);
 
 interface Coding {
   system?: string;
@@ -128,11 +130,11 @@ function loincVariable(part: ObservationPart): Variable | undefined {
   return undefined;
 }
 
-/** The quantity in the variable's unit; throws ObservationError saying why not. */
+/** The quantity in the variable's unit; throws VALIDATION_FAILED EngineError saying why not. */
 export function convert(variable: Variable, q: Quantity, where: string): number {
   const spec = VARIABLES[variable];
   if (typeof q.value !== 'number' || !Number.isFinite(q.value))
-    throw new ObservationError(`${where}: valueQuantity.value is not a number`);
+    throw refused(`${where}: valueQuantity.value is not a number`);
   const candidates = [
     ...(q.code && (!q.system || q.system === UCUM_SYSTEM) ? [q.code] : []),
     ...(q.unit ? [q.unit] : []),
@@ -162,14 +164,14 @@ export function convert(variable: Variable, q: Quantity, where: string): number 
     reasons.push(`"${from}": ${(result.msg ?? [result.status]).join(' ')}`);
   }
   if (value === undefined)
-    throw new ObservationError(
+    throw refused(
       candidates.length === 0
         ? `${where}: no unit (valueQuantity.code / unit) — cannot convert to ${spec.unit}`
         : `${where}: unit cannot be converted to ${spec.unit} (${reasons.join('; ')})`,
     );
   const [low, high] = spec.plausible;
   if (value < low || value > high)
-    throw new ObservationError(
+    throw refused(
       `${where}: ${value} ${spec.unit} is outside the plausible range ${low}–${high} ${spec.unit}`,
     );
   return Math.round(value * 1e6) / 1e6;
@@ -184,8 +186,7 @@ function effectiveTime(o: ObservationResource, fallback: number): number {
     o.issued;
   if (!text) return fallback;
   const ms = Date.parse(text);
-  if (Number.isNaN(ms))
-    throw new ObservationError(`effective time ${JSON.stringify(text)} is not a date`);
+  if (Number.isNaN(ms)) throw refused(`effective time ${JSON.stringify(text)} is not a date`);
   return ms;
 }
 

@@ -1,11 +1,12 @@
 import { Counter } from 'prom-client';
 import type { Component, ComponentContext } from '../../engine/contracts';
-import { EngineError } from '../../engine/errors';
+import { type RetryConfig, retryConfigSchema } from '../../engine/config/retry';
+import { EngineError, isEngineError } from '../../engine/errors';
 import type { IncomingRecordOf } from '../../engine/kafka/record-consumer';
 import type { OutgoingRecord } from '../../engine/kafka/producer';
 import { TOPICS } from '../../engine/kafka/topics';
 import type { FhirResourceReceived, RiskResult } from '../../schemas/records';
-import { ObservationError, type ObservationResource, extractSamples } from './fhir-observations';
+import { type ObservationResource, extractSamples } from './fhir-observations';
 import { type RiskSettings, learnedFromState, news2FromState } from './fhir-risk';
 import { openLearnedModel } from './learned-model';
 import {
@@ -19,6 +20,7 @@ import {
 import { vitalsToRiskResult } from './vitals-to-risk-result';
 
 interface IcuRiskConfig {
+  retry: RetryConfig;
   partitionsConsumedConcurrently: number;
   freshness: { vitalsHours: number; labsHours: number };
   retentionHours: number;
@@ -107,6 +109,7 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       partitionsConsumedConcurrently: {
         type: 'integer',
         minimum: 1,
@@ -228,10 +231,8 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
           try {
             extracted = extractSamples({ ...resource, id: event.resourceId }, event.receivedAt);
           } catch (err) {
-            if (err instanceof ObservationError) {
+            if (isEngineError(err) && err.code === 'VALIDATION_FAILED')
               fhirEvents.inc({ type: 'Observation', outcome: 'refused' });
-              throw new EngineError('VALIDATION_FAILED', err.message, { cause: err });
-            }
             throw err;
           }
           const hadSamples = before.samples.some((s) => observationId(s.ref) === observation);
@@ -270,6 +271,7 @@ export const icuRiskProcessor: Component<IcuRiskConfig> = {
     };
 
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: [TOPICS.ingestVitals, TOPICS.ingestFhir],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       onAssignment: (assignment) => table.onAssignment(assignment),

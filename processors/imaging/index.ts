@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Counter, Histogram } from 'prom-client';
 import type { Component } from '../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../engine/config/retry';
 import { EngineError, isEngineError, toEngineError } from '../../engine/errors';
 import type { IncomingRecordOf } from '../../engine/kafka/record-consumer';
 import type { OutgoingRecordOf } from '../../engine/kafka/producer';
@@ -16,6 +17,7 @@ import type { ClassifierOutput } from '../shared/runtime/classifier';
 import { type LoadedModel, ModelRepository } from '../shared/runtime/model-repository';
 
 interface ImagingConfig {
+  retry: RetryConfig;
   modelsDir: string;
   defaultModel: string;
   pins: Record<string, string>;
@@ -99,6 +101,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       modelsDir: {
         type: 'string',
         default: 'models',
@@ -412,6 +415,7 @@ export const imagingProcessor: Component<ImagingConfig> = {
     };
 
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: [TOPICS.ingestImage, TOPICS.ingestDicom],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       maxBatchRecords: config.maxBatchRecords,

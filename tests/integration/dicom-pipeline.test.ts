@@ -1,4 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -192,8 +194,7 @@ describe('[REQ-DCM-10] Secondary Capture export: bounded retries, then the DLQ',
         'dicom-export': {
           enabled: true,
           destination: { aeTitle: 'NOBODY', host: '127.0.0.1', port: deadPort },
-          maxAttempts: 3,
-          initialBackoffMs: 50,
+          retry: { maxAttempts: 3, initialBackoffMs: 50 },
           timeoutMs: 1000,
         },
       },
@@ -218,14 +219,84 @@ describe('[REQ-DCM-10] Secondary Capture export: bounded retries, then the DLQ',
       async () => (await deadLetters(engine)).find((l) => l.component === 'dicom-export'),
       { timeoutMs: 60000, intervalMs: 500, what: 'the export dead letter' },
     );
+    // The runtime retried (one C-STORE per delivery), then dead-lettered with the reason.
     expect(letter).toMatchObject({
       errorCode: 'EXPORT_FAILED',
-      errorMessage: expect.stringMatching(/NOBODY@127\.0\.0\.1:\d+ failed after 3 attempt\(s\)/),
+      attempts: 3,
+      errorMessage: expect.stringMatching(
+        /NOBODY@127\.0\.0\.1:\d+ failed after 3 attempt\(s\): network error/,
+      ),
     });
     const stored = await getJson(`${engine.url}/api/v1/studies/${dx.ids.studyInstanceUid}/results`);
     expect((stored.json.items as Array<{ status: string }>)[0]!.status).toBe('done');
     const metrics = await (await fetch(`${engine.url}/metrics`)).text();
     expect(metrics).toMatch(/medstream_dicom_exports_total\{outcome="retried"\} 2/);
+  });
+});
+
+describe('[REQ-DCM-10] Secondary Capture export: a PACS that refuses the association is not retried', () => {
+  let engine: RunningEngine;
+  let cleanup: () => Promise<void>;
+  let refuser: ChildProcess | undefined;
+  const work = mkdtempSync(join(tmpdir(), 'medstream-dicom-export-'));
+
+  beforeAll(async () => {
+    // dcmtk's own SCP, rejecting every association (rejected-permanent)
+    const port = await freePort();
+    refuser = spawn('storescp', ['--refuse', '-aet', 'REFUSER', String(port)], { stdio: 'ignore' });
+    await waitFor(
+      () =>
+        new Promise<boolean | undefined>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.on('error', () => resolve(undefined));
+        }),
+      { timeoutMs: 15000, what: 'storescp --refuse to listen' },
+    );
+    const fixture = await createTestSettings('pglite', {
+      components: {
+        'dicom-dimse': { port: 0 },
+        'dicom-export': {
+          enabled: true,
+          destination: { aeTitle: 'REFUSER', host: '127.0.0.1', port },
+          retry: { maxAttempts: 3, initialBackoffMs: 50 },
+          timeoutMs: 5000,
+        },
+      },
+    });
+    cleanup = fixture.cleanup;
+    engine = await startTestEngine(['ingest', 'process', 'sink', 'api'], fixture.settings);
+  });
+  afterAll(async () => {
+    await engine?.stop();
+    await cleanup?.();
+    refuser?.kill();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('one attempt, then one dead letter with the rejection and the peer', async () => {
+    const dx = makeDicomInstanceWithIds({ kind: 'DX' });
+    const file = join(work, 'dx.dcm');
+    writeFileSync(file, dx.bytes);
+    const scp = scpAddress(engine);
+    const sent = await dcmtk('dcmsend', ['-aec', scp.aet, scp.host, String(scp.port), file]);
+    expect(sent.code).toBe(0);
+    const letter = await waitFor(
+      async () => (await deadLetters(engine)).find((l) => l.component === 'dicom-export'),
+      { timeoutMs: 60000, intervalMs: 500, what: 'the export dead letter' },
+    );
+    expect(letter).toMatchObject({
+      errorCode: 'EXPORT_FAILED',
+      attempts: 1,
+      errorMessage: expect.stringMatching(
+        /REFUSER@127\.0\.0\.1:\d+ failed after 1 attempt\(s\): association rejected \(result 1,/,
+      ),
+    });
+    const metrics = await (await fetch(`${engine.url}/metrics`)).text();
+    expect(metrics).toMatch(/medstream_dicom_exports_total\{outcome="failed"\} 1/);
+    expect(metrics).not.toMatch(/medstream_dicom_exports_total\{outcome="retried"\}/);
   });
 });
 

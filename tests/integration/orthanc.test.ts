@@ -25,7 +25,7 @@ describe('[REQ-DCM-07] a real PACS (Orthanc) pushes studies to medstream', () =>
         'dicom-export': {
           enabled: true,
           destination: { aeTitle: 'ORTHANC', host: '127.0.0.1', port: orthancDicomPort },
-          initialBackoffMs: 200,
+          retry: { initialBackoffMs: 200 },
         },
       },
     });

@@ -12,11 +12,14 @@ import { waitFor } from '../helpers/wait-for';
 import { readTopicToEnd } from '../../engine/kafka/read-to-end';
 import { headersToStrings } from '../../engine/kafka/headers';
 import { deadLetters } from '../helpers/topics';
+import { type RetryConfig, retryConfigSchema } from '../../engine/config/retry';
 
 /**
  * The engine's consume → handle → produce → commit loop, driven by a test processor on a real
  * broker: a retriable failure makes the partition wait and retry the same record (no skipping),
  * and an output Kafka refuses for good is dead-lettered instead of stalling the partition.
+ * A component's `retry` config bounds the attempts (then the DLQ) and sets the backoff, during
+ * which the consumer keeps heartbeating; an error's `retryAfterMs` overrides the backoff.
  */
 describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
   let engine: RunningEngine;
@@ -58,19 +61,61 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
     },
   };
 
+  // A second consumer group on the same topic, with a bounded `retry`; it fails only the
+  // records of the second test (patients 'exhausted' and 'slow') and passes all others.
+  const boundedCalls: Array<{ id: string; attempt: number; at: number }> = [];
+  let boundedJoins = 0;
+  const boundedProcessor: Component<{ retry: RetryConfig }> = {
+    name: 'bounded-processor',
+    role: 'process',
+    description: 'fails on purpose, with a retry limit',
+    configSchema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { retry: retryConfigSchema({ maxAttempts: 3, initialBackoffMs: 1000 }) },
+    },
+    create(config, ctx) {
+      const consumer = ctx.createConsumer({
+        retry: config.retry,
+        topics: [TOPICS.ingestVitals],
+        partitionsConsumedConcurrently: 1,
+        onAssignment: () => (boundedJoins += 1),
+        handle: async (record) => {
+          const vitals = record.value as unknown as VitalSignsSubmitted;
+          boundedCalls.push({ id: vitals.id, attempt: record.attempt, at: Date.now() });
+          if (vitals.patientId === 'exhausted')
+            throw new EngineError('STORE_UNAVAILABLE', `attempt ${record.attempt} fails`, {
+              retriable: true,
+            });
+          if (vitals.patientId === 'slow' && record.attempt === 1)
+            // longer than the group's session timeout (6 s in tests): only heartbeats keep it
+            throw new EngineError('STORE_UNAVAILABLE', 'busy, come back in 9 s', {
+              retriable: true,
+              retryAfterMs: 9000,
+            });
+          return [];
+        },
+      });
+      return { start: () => consumer.start(), stop: () => consumer.stop() };
+    },
+  };
+
   beforeAll(async () => {
     const fixture = await createTestSettings('pglite', { kafka: { partitions: 1 } });
     cleanup = fixture.cleanup;
     const config = loadConfig({
       env: {},
       file: '/dev/null',
-      componentSchemas: { 'test-processor': testProcessor.configSchema },
+      componentSchemas: {
+        'test-processor': testProcessor.configSchema,
+        'bounded-processor': boundedProcessor.configSchema,
+      },
       overrides: settingsToOverrides(fixture.settings, { registry: false }),
     });
     engine = await startEngine({
       config,
       roles: ['process'],
-      components: [testProcessor],
+      components: [testProcessor, boundedProcessor],
       logger: createLogger(config.log.level),
     });
   });
@@ -156,5 +201,74 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
     expect(metrics).toContain(
       'medstream_retries_total{component="test-processor",code="STORE_UNAVAILABLE"} 2',
     );
+  });
+
+  it('[REQ-GUAR-04] retry.maxAttempts reached: one dead letter with attempts = maxAttempts; a retryAfterMs longer than the session timeout keeps the membership', async () => {
+    const ids = { exhausted: randomUUID(), slow: randomUUID(), after: randomUUID() };
+    const joinsBefore = boundedJoins;
+    expect(joinsBefore).toBeGreaterThan(0);
+    const vitals = (id: string, patientId: string): VitalSignsSubmitted => ({
+      id,
+      patientId,
+      observedAt: 0,
+      receivedAt: 0,
+      respiratoryRate: 16,
+      spo2: 97,
+      spo2Scale: 1,
+      supplementalOxygen: false,
+      systolicBp: 120,
+      pulse: 70,
+      consciousness: 'A',
+      temperature: 37,
+      source: 'test',
+    });
+    await engine.producer.send(
+      [
+        ['exhausted', ids.exhausted],
+        ['slow', ids.slow],
+        ['after', ids.after],
+      ].map(([patient, id]) => ({
+        topic: TOPICS.ingestVitals,
+        key: 'same',
+        value: vitals(id!, patient!),
+        headers: { 'correlation-id': id! },
+      })),
+      'test',
+    );
+    await waitFor(async () => boundedCalls.some((c) => c.id === ids.after), {
+      timeoutMs: 90000,
+      intervalMs: 500,
+      what: 'the record after the failing ones',
+    });
+    const callsOf = (id: string) => boundedCalls.filter((c) => c.id === id);
+
+    // Three attempts, 1-based, in place; then the record behind it.
+    expect(callsOf(ids.exhausted).map((c) => c.attempt)).toEqual([1, 2, 3]);
+    const [a1, a2, a3] = callsOf(ids.exhausted).map((c) => c.at) as [number, number, number];
+    expect(a2 - a1).toBeGreaterThanOrEqual(500); // backoff in [initial/2, initial]
+    expect(a3 - a2).toBeGreaterThanOrEqual(1000); // doubled
+    // The hint replaced the backoff: 9 s, past the 6 s session timeout, without a rebalance.
+    const slow = callsOf(ids.slow);
+    expect(slow.map((c) => c.attempt)).toEqual([1, 2]);
+    expect(slow[1]!.at - slow[0]!.at).toBeGreaterThanOrEqual(9000);
+    expect(callsOf(ids.after).map((c) => c.attempt)).toEqual([1]);
+    expect(boundedJoins).toBe(joinsBefore);
+
+    const letters = await waitFor(
+      async () => {
+        const found = (await deadLetters(engine)).filter(
+          (l) => l.component === 'bounded-processor',
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 30000, intervalMs: 500, what: 'the dead letter of the exhausted record' },
+    );
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({
+      errorCode: 'STORE_UNAVAILABLE',
+      errorMessage: 'attempt 3 fails',
+      attempts: 3,
+      originalHeaders: { 'correlation-id': ids.exhausted },
+    });
   });
 });

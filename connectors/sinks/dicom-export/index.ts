@@ -2,9 +2,9 @@ import sharp from 'sharp';
 import { Counter } from 'prom-client';
 import dimse from 'dcmjs-dimse';
 import type { Component } from '../../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../../engine/config/retry';
 import { EngineError } from '../../../engine/errors';
 import { TOPICS } from '../../../engine/kafka/topics';
-import { sleep } from '../../../engine/time';
 import { configureDicomImplementation } from '../../../dicom/implementation';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../../dicom/uids';
 import { secondaryCaptureDataset } from './secondary-capture';
@@ -17,41 +17,35 @@ interface DicomExportConfig {
   destination: { aeTitle: string; host: string; port: number };
   callingAeTitle: string;
   seriesNumber: number;
-  maxAttempts: number;
-  initialBackoffMs: number;
-  maxBackoffMs: number;
+  retry: RetryConfig;
   timeoutMs: number;
 }
 
-/** Why one C-STORE attempt did not succeed, and whether trying again can help. */
-class StoreAttemptFailed extends Error {
-  constructor(
-    message: string,
-    readonly retriable: boolean,
-  ) {
-    super(message);
-  }
+/** Why one C-STORE attempt did not succeed, and whether the runtime should try again. */
+interface StoreFailure {
+  reason: string;
+  retriable: boolean;
+  status?: number;
 }
 
 /** C-STORE statuses: 0x0000 success, 0xB000/0xB007/0xB006 warnings (stored); others failed. */
 const stored = (status: number) => status === 0 || (status & 0xf000) === 0xb000;
 /** Out of resources (A7xx) and processing failure (0110) can pass; A9xx, Cxxx, 0122 cannot. */
-const retriableStatus = (status: number) => (status & 0xff00) === 0xa700 || status === 0x0110;
-
-export function backoffMs(attempt: number, initial: number, max: number): number {
-  return Math.min(max, initial * 2 ** (attempt - 1));
-}
+export const retriableStoreStatus = (status: number) =>
+  (status & 0xff00) === 0xa700 || status === 0x0110;
 
 /**
  * connectors/sinks/dicom-export — sends each DICOM-sourced imaging result's heatmap back to the
  * PACS as a Secondary Capture in a new series of the same study (secondary-capture.ts), by
  * C-STORE SCU to the configured destination.
  *  - Off unless `enabled`; results of non-DICOM input (no study to join) are not exported.
- *  - Bounded retry: a transient association rejection, a network error, no C-STORE response
- *    (e.g. the PACS accepted the association but not the Secondary Capture context) or an
- *    out-of-resources / processing-failure status is tried again after 1, 2, 4 … s (capped) up
- *    to `maxAttempts`; then, or at once for a permanent refusal, the result goes to
- *    medstream.dlq.v1 with the reason. Never forever.
+ *  - One C-STORE attempt per delivery; the handler never sleeps. A transient association
+ *    rejection, a network error or timeout, no C-STORE response (e.g. the PACS accepted the
+ *    association but not the Secondary Capture context) or an out-of-resources (0xA7xx) /
+ *    processing-failure (0x0110) status is a retriable EXPORT_FAILED: the runtime's consumer
+ *    tries again with this sink's `retry` backoff (1, 2, 4 … s, capped) up to
+ *    `retry.maxAttempts`, then dead-letters the result. Any other failure status or a permanent
+ *    rejection dead-letters it at once. The reason names the status and the peer. Never forever.
  *  - Idempotent: UIDs derive from the result id, so a redelivery replaces, not duplicates.
  */
 export const dicomExportSink: Component<DicomExportConfig> = {
@@ -75,9 +69,7 @@ export const dicomExportSink: Component<DicomExportConfig> = {
       },
       callingAeTitle: { type: 'string', minLength: 1, maxLength: 16, default: 'MEDSTREAM' },
       seriesNumber: { type: 'integer', minimum: 1, default: 9901 },
-      maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
-      initialBackoffMs: { type: 'integer', minimum: 10, default: 1000 },
-      maxBackoffMs: { type: 'integer', minimum: 10, default: 30000 },
+      retry: retryConfigSchema({ maxAttempts: 6, initialBackoffMs: 1000, maxBackoffMs: 30000 }),
       timeoutMs: {
         type: 'integer',
         minimum: 100,
@@ -95,30 +87,37 @@ export const dicomExportSink: Component<DicomExportConfig> = {
     });
 
     const storeOnce = (elements: Record<string, unknown>) =>
-      new Promise<void>((resolve, reject) => {
+      new Promise<StoreFailure | undefined>((resolve) => {
         const client = new Client();
         const request = new CStoreRequest(new Dataset(elements, EXPLICIT_VR_LITTLE_ENDIAN));
         let status: number | undefined;
-        let failure: StoreAttemptFailed | undefined;
+        let failure: StoreFailure | undefined;
         request.on('response', (response) => (status = response.getStatus()));
-        client.on('associationRejected', (reject_) => {
-          const r = reject_ as { result?: number };
+        client.on('associationRejected', (rejection) => {
+          const r = rejection as { result?: number; source?: number; reason?: number };
           // result 2 = rejected-transient: the peer may accept later
-          failure = new StoreAttemptFailed('association rejected by the PACS', r.result === 2);
+          failure = {
+            reason: `association rejected (result ${r.result}, source ${r.source}, reason ${r.reason})`,
+            retriable: r.result === 2,
+          };
         });
         client.on('networkError', (err: Error) => {
-          failure = new StoreAttemptFailed(`network error: ${err.message}`, true);
-          reject(failure);
+          resolve({ reason: `network error: ${err.message}`, retriable: true });
         });
         client.on('closed', () => {
-          if (failure) return reject(failure);
+          if (failure) return resolve(failure);
           if (status === undefined)
-            return reject(
-              new StoreAttemptFailed('no C-STORE response (association not accepted?)', true),
-            );
-          if (stored(status)) return resolve();
+            return resolve({
+              reason: 'no C-STORE response (association not accepted?)',
+              retriable: true,
+            });
+          if (stored(status)) return resolve(undefined);
           const hex = `0x${status.toString(16).padStart(4, '0')}`;
-          reject(new StoreAttemptFailed(`C-STORE status ${hex}`, retriableStatus(status)));
+          resolve({
+            reason: `C-STORE status ${hex}`,
+            retriable: retriableStoreStatus(status),
+            status,
+          });
         });
         client.addRequest(request);
         client.send(
@@ -134,7 +133,9 @@ export const dicomExportSink: Component<DicomExportConfig> = {
         );
       });
 
+    const peer = `${config.destination.aeTitle}@${config.destination.host}:${config.destination.port}`;
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: [TOPICS.resultsImaging],
       handle: async (record) => {
         const result = record.value;
@@ -160,29 +161,26 @@ export const dicomExportSink: Component<DicomExportConfig> = {
           height: info.height,
           seriesNumber: config.seriesNumber,
         });
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await storeOnce(elements);
-            exports.inc({ outcome: 'stored' });
-            return [];
-          } catch (err) {
-            const failure =
-              err instanceof StoreAttemptFailed ? err : new StoreAttemptFailed(String(err), false);
-            if (!failure.retriable || attempt >= config.maxAttempts) {
-              exports.inc({ outcome: 'failed' });
-              throw new EngineError(
-                'EXPORT_FAILED',
-                `Secondary Capture to ${config.destination.aeTitle}@${config.destination.host}:${config.destination.port} failed after ${attempt} attempt(s): ${failure.message}`,
-              );
-            }
-            exports.inc({ outcome: 'retried' });
-            ctx.logger.warn(
-              { attempt, reason: failure.message },
-              'Secondary Capture export retried',
-            );
-            await sleep(backoffMs(attempt, config.initialBackoffMs, config.maxBackoffMs));
-          }
+        const failure = await storeOnce(elements);
+        if (!failure) {
+          exports.inc({ outcome: 'stored' });
+          return [];
         }
+        const { maxAttempts } = config.retry;
+        const tryAgain = failure.retriable && (maxAttempts === 0 || record.attempt < maxAttempts);
+        exports.inc({ outcome: tryAgain ? 'retried' : 'failed' });
+        throw new EngineError(
+          'EXPORT_FAILED',
+          `Secondary Capture to ${peer} failed after ${record.attempt} attempt(s): ${failure.reason}`,
+          {
+            retriable: failure.retriable,
+            details: {
+              peer,
+              attempt: record.attempt,
+              ...(failure.status === undefined ? {} : { status: failure.status }),
+            },
+          },
+        );
       },
     });
     return {

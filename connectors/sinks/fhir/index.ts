@@ -1,5 +1,6 @@
 import { Counter, Histogram } from 'prom-client';
 import type { Component } from '../../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../../engine/config/retry';
 import { EngineError } from '../../../engine/errors';
 import { TOPICS } from '../../../engine/kafka/topics';
 import type { RiskResult } from '../../../schemas/records';
@@ -17,6 +18,7 @@ import {
 } from './resources';
 
 export interface FhirSinkConfig {
+  retry: RetryConfig;
   enabled: boolean;
   baseUrl: string;
   headers: Record<string, string>;
@@ -36,7 +38,8 @@ export interface FhirSinkConfig {
  *  - Idempotent: each resource is a conditional create on `identifier` = resultId, so a
  *    redelivery matches what exists and creates nothing twice.
  *  - Server down, timeout, 5xx, 429 → FHIR_UNAVAILABLE (retriable): the partition waits with
- *    backoff and the same result is sent again — nothing is skipped. 4xx → FHIR_REJECTED: the
+ *    the `retry` backoff (default: forever) and the same result is sent again — nothing is
+ *    skipped. 4xx → FHIR_REJECTED: the
  *    result is dead-lettered with the server's OperationOutcome text.
  *  - `validate`: each resource is POSTed to [type]/$validate first; error issues dead-letter it.
  */
@@ -48,6 +51,7 @@ export const fhirSink: Component<FhirSinkConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       enabled: { type: 'boolean', default: false },
       baseUrl: {
         type: 'string',
@@ -179,6 +183,7 @@ export const fhirSink: Component<FhirSinkConfig> = {
     };
 
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: [TOPICS.resultsImaging, TOPICS.resultsRisk],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       handle: async (record) => {

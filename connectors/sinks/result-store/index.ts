@@ -1,7 +1,9 @@
 import type { Component } from '../../../engine/contracts';
+import { type RetryConfig, retryConfigSchema } from '../../../engine/config/retry';
 import { TOPICS } from '../../../engine/kafka/topics';
 
 interface ResultStoreSinkConfig {
+  retry: RetryConfig;
   partitionsConsumedConcurrently: number;
 }
 
@@ -26,11 +28,13 @@ export const resultStoreSink: Component<ResultStoreSinkConfig> = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      retry: retryConfigSchema(),
       partitionsConsumedConcurrently: { type: 'integer', minimum: 1, default: 4 },
     },
   },
   create(config, ctx) {
     const consumer = ctx.createConsumer({
+      retry: config.retry,
       topics: [TOPICS.resultsRisk, TOPICS.resultsImaging, TOPICS.dlq],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       handle: async (record) => {

@@ -13,6 +13,7 @@
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
+import { CSTORE_STATUS, dicomStoreStatusFor } from '../../../engine/error-tables/dicom-status';
 import { EngineError, isEngineError } from '../../../engine/errors';
 import type { Logger } from '../../../engine/logger';
 import { isUnreadableDicom, readInstanceHeader, toPart10 } from '../../../dicom/part10';
@@ -36,13 +37,7 @@ type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
 type Association = InstanceType<typeof dimse.association.Association>;
 
 /** C-STORE status codes medstream answers with (PS3.4 Annex B.2.3, PS3.7 Annex C). */
-export const CSTORE_STATUS = {
-  success: 0x0000,
-  outOfResources: 0xa700,
-  dataSetDoesNotMatchSopClass: 0xa900,
-  cannotUnderstand: 0xc000,
-  processingFailure: 0x0110,
-} as const;
+export { CSTORE_STATUS };
 
 /** What the SCP hands over: a received instance to make durable, plus its sinks for metrics/logs. */
 export interface ScpDeps {
@@ -217,8 +212,10 @@ export class MedstreamScp extends Scp {
     if (!(raw instanceof RawDataset))
       throw new EngineError('DECODE_FAILED', 'C-STORE without a dataset');
     if (raw.overflow > 0)
-      throw new InstanceTooLarge(
+      throw new EngineError(
+        'INSTANCE_TOO_LARGE',
         `instance larger than maxInstanceBytes (${this.deps.maxInstanceBytes} bytes)`,
+        { details: { maxInstanceBytes: this.deps.maxInstanceBytes } },
       );
     const sopClassUid = request.getAffectedSopClassUid();
     const sopInstanceUid = request.getAffectedSopInstanceUid();
@@ -233,7 +230,8 @@ export class MedstreamScp extends Scp {
     );
     const header = readInstanceHeader(part10);
     if (header.sopClassUid !== sopClassUid)
-      throw new SopMismatch(
+      throw new EngineError(
+        'SOP_CLASS_MISMATCH',
         `dataset SOP Class ${header.sopClassUid} differs from the command's ${sopClassUid}`,
       );
     if (header.sopInstanceUid !== sopInstanceUid)
@@ -252,11 +250,13 @@ export class MedstreamScp extends Scp {
   }
 
   private failureStatus(err: unknown): [number, string] {
-    if (err instanceof SopMismatch) return [CSTORE_STATUS.dataSetDoesNotMatchSopClass, err.message];
-    if (err instanceof InstanceTooLarge) return [CSTORE_STATUS.outOfResources, err.message];
     if (isUnreadableDicom(err)) return [CSTORE_STATUS.cannotUnderstand, err.message];
-    if (isEngineError(err) && (err.retriable || err.code === 'STORE_FAILED'))
-      return [CSTORE_STATUS.outOfResources, `${err.code}: try again later`];
+    if (isEngineError(err)) {
+      const status = dicomStoreStatusFor(err);
+      // a refusal to be tried later names the code, not the internals
+      const tryLater = err.retriable || err.code === 'STORE_FAILED';
+      return [status, tryLater ? `${err.code}: try again later` : err.message];
+    }
     return [CSTORE_STATUS.processingFailure, err instanceof Error ? err.message : String(err)];
   }
 
@@ -265,6 +265,3 @@ export class MedstreamScp extends Scp {
     this.connection.destroy();
   }
 }
-
-class SopMismatch extends Error {}
-class InstanceTooLarge extends Error {}

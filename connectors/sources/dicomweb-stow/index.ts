@@ -4,12 +4,7 @@ import { EngineError, isEngineError } from '../../../engine/errors';
 import { HttpProblem } from '../../../engine/http/problem';
 import { publishDicomInstance } from '../../shared/dicom/intake';
 import { isUnreadableDicom, readInstanceHeader } from '../../../dicom/part10';
-import {
-  MultipartError,
-  NotMultipartRelated,
-  parseMultipartRelated,
-  parseMultipartRelatedType,
-} from './multipart-related';
+import { parseMultipartRelated, parseMultipartRelatedType } from './multipart-related';
 import {
   FAILURE_REASON,
   type FailedInstance,
@@ -84,34 +79,16 @@ export const dicomwebStowSource: Component<StowConfig> = {
               'Invalid Study Instance UID',
               `"${study}" is not a UID`,
             );
-          let parts;
-          try {
-            const { boundary, type } = parseMultipartRelatedType(request.headers['content-type']);
-            if (type && type !== 'application/dicom')
-              throw new HttpProblem(
-                415,
-                'unsupported-media-type',
-                'Only application/dicom instances are accepted',
-                `multipart/related type "${type}" (use type="application/dicom")`,
-              );
-            parts = parseMultipartRelated(request.body as Buffer, boundary);
-          } catch (err) {
-            if (err instanceof NotMultipartRelated)
-              throw new HttpProblem(
-                415,
-                'unsupported-media-type',
-                'STOW-RS takes multipart/related',
-                err.message,
-              );
-            if (err instanceof MultipartError)
-              throw new HttpProblem(
-                400,
-                'malformed-multipart',
-                'Malformed multipart/related body',
-                err.message,
-              );
-            throw err;
-          }
+          // not multipart/related → 415, malformed → 400: EngineErrors the server answers
+          const { boundary, type } = parseMultipartRelatedType(request.headers['content-type']);
+          if (type && type !== 'application/dicom')
+            throw new HttpProblem(
+              415,
+              'unsupported-media-type',
+              'Only application/dicom instances are accepted',
+              `multipart/related type "${type}" (use type="application/dicom")`,
+            );
+          const parts = parseMultipartRelated(request.body as Buffer, boundary);
           if (parts.length > config.maxInstances)
             throw new HttpProblem(
               413,

@@ -1,7 +1,11 @@
 /**
  * RFC 2387 multipart/related bodies, as STOW-RS clients send them (PS3.18 §10.5): parsed from a
- * buffer without copying the parts' bodies.
+ * buffer without copying the parts' bodies. A body that is not multipart/related is refused with
+ * MEDIA_TYPE_UNSUPPORTED (HTTP 415), a malformed one with MULTIPART_INVALID (HTTP 400); see
+ * engine/error-tables/http-problem.ts.
  */
+
+import { EngineError } from '../../../engine/errors';
 
 export interface RelatedPart {
   /** Header names lower-cased. */
@@ -15,16 +19,14 @@ export interface MultipartRelatedType {
   type: string | undefined;
 }
 
-export class MultipartError extends Error {}
-
-/** The request is not multipart/related at all (an HTTP 415, not a malformed body). */
-export class NotMultipartRelated extends Error {}
+const malformed = (message: string) => new EngineError('MULTIPART_INVALID', message);
 
 /** `multipart/related; type="application/dicom"; boundary=xyz` → its parameters. */
 export function parseMultipartRelatedType(contentType: string | undefined): MultipartRelatedType {
   const [mediaType, ...params] = (contentType ?? '').split(';');
   if (mediaType?.trim().toLowerCase() !== 'multipart/related')
-    throw new NotMultipartRelated(
+    throw new EngineError(
+      'MEDIA_TYPE_UNSUPPORTED',
       `content type ${mediaType?.trim() || '(none)'} is not multipart/related`,
     );
   const values: Record<string, string> = {};
@@ -36,22 +38,22 @@ export function parseMultipartRelatedType(contentType: string | undefined): Mult
     if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     values[name] = value;
   }
-  if (!values.boundary) throw new MultipartError('multipart/related without a boundary parameter');
+  if (!values.boundary) throw malformed('multipart/related without a boundary parameter');
   // RFC 2046 allows 70 characters; Orthanc's DICOMweb plugin sends 73. Be lenient, not unbounded.
-  if (values.boundary.length > 256) throw new MultipartError('boundary longer than 256 characters');
+  if (values.boundary.length > 256) throw malformed('boundary longer than 256 characters');
   return { boundary: values.boundary, type: values.type?.toLowerCase() };
 }
 
 /**
  * Splits a body into its parts. Each delimiter is CRLF "--boundary" (the first may start the
- * body); the closing one ends in "--". Throws MultipartError for a body with no parts or no
+ * body); the closing one ends in "--". Throws MULTIPART_INVALID for a body with no parts or no
  * closing delimiter (a truncated upload).
  */
 export function parseMultipartRelated(body: Buffer, boundary: string): RelatedPart[] {
   const delimiter = Buffer.from(`--${boundary}`, 'latin1');
   const parts: RelatedPart[] = [];
   let at = body.indexOf(delimiter);
-  if (at < 0) throw new MultipartError('no part delimiter in the body');
+  if (at < 0) throw malformed('no part delimiter in the body');
   for (;;) {
     let start = at + delimiter.length;
     if (body[start] === 0x2d && body[start + 1] === 0x2d) return finish(parts); // closing "--"
@@ -60,14 +62,13 @@ export function parseMultipartRelated(body: Buffer, boundary: string): RelatedPa
     if (body[start] === 0x0d && body[start + 1] === 0x0a) start += 2;
     else if (body[start] === 0x0a) start += 1;
     const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), start);
-    if (next < 0)
-      throw new MultipartError('the body ends without the closing delimiter (truncated?)');
+    if (next < 0) throw malformed('the body ends without the closing delimiter (truncated?)');
     parts.push(parsePart(body.subarray(start, next)));
     at = next + 2;
   }
 
   function finish(found: RelatedPart[]): RelatedPart[] {
-    if (found.length === 0) throw new MultipartError('the body holds no parts');
+    if (found.length === 0) throw malformed('the body holds no parts');
     return found;
   }
 }
@@ -77,7 +78,7 @@ function parsePart(raw: Buffer): RelatedPart {
   if (end < 0) {
     // A part with no headers starts with the blank line itself.
     if (raw[0] === 0x0d && raw[1] === 0x0a) return { headers: {}, body: raw.subarray(2) };
-    throw new MultipartError('a part has no blank line between its headers and its body');
+    throw malformed('a part has no blank line between its headers and its body');
   }
   const headers: Record<string, string> = {};
   for (const line of raw.toString('latin1', 0, end).split('\r\n')) {

@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { ComponentContext, Component } from '../../../engine/contracts';
-import { EngineError } from '../../../engine/errors';
+import { httpProblemFor } from '../../../engine/error-tables/http-problem';
+import { EngineError, isEngineError } from '../../../engine/errors';
 import { HttpProblem } from '../../../engine/http/problem';
 import { stableId } from '../../../engine/ids';
 import { TOPICS } from '../../../engine/kafka/topics';
@@ -14,7 +15,8 @@ import {
 import {
   EventNumberTracker,
   type FhirResource,
-  NotificationError,
+  notificationInvalid,
+  resourceUnacceptable,
   type TopicNotification,
   asResource,
   parseTopicNotification,
@@ -301,11 +303,11 @@ export const fhirSubscriptionSource: Component<FhirSubscriptionConfig> = {
               ({ published, delivery } = await notified(parseTopicNotification(resource), spec));
             } else {
               if (type && resource.resourceType !== type)
-                throw new NotificationError(
+                throw notificationInvalid(
                   `the URL names a ${type} but the body is a ${resource.resourceType}`,
                 );
               if (id && resource.id !== undefined && resource.id !== id)
-                throw new NotificationError(
+                throw notificationInvalid(
                   `the URL names id ${id} but the body has id ${resource.id}`,
                 );
               const withId = id && resource.id === undefined ? { ...resource, id } : resource;
@@ -400,13 +402,11 @@ function isEmpty(body: unknown): boolean {
 
 function toProblem(err: unknown): HttpProblem | undefined {
   if (err instanceof HttpProblem) return err;
-  if (err instanceof NotificationError)
-    return new HttpProblem(
-      err.status,
-      err.status === 400 ? 'malformed-notification' : 'unacceptable-resource',
-      err.status === 400 ? 'Not a FHIR subscription notification' : 'Resource not accepted',
-      err.message,
-    );
+  if (
+    isEngineError(err) &&
+    (err.code === 'NOTIFICATION_INVALID' || err.code === 'RESOURCE_UNACCEPTABLE')
+  )
+    return httpProblemFor(err);
   if (err instanceof EngineError && err.code === 'FHIR_REJECTED')
     return new HttpProblem(
       422,
@@ -437,17 +437,15 @@ class Intake {
     for (const resource of resources) {
       if (!this.accepted.has(resource.resourceType)) {
         if (unaccepted === 'skip-unaccepted') continue;
-        throw new NotificationError(
+        throw resourceUnacceptable(
           `resource type ${resource.resourceType} is not taken in (accepted: ${[...this.accepted].join(', ')})`,
-          422,
         );
       }
-      if (!resource.id) throw new NotificationError(`the ${resource.resourceType} has no id`, 422);
+      if (!resource.id) throw resourceUnacceptable(`the ${resource.resourceType} has no id`);
       const patientRef = patientRefOf(resource);
       if (!patientRef)
-        throw new NotificationError(
+        throw resourceUnacceptable(
           `${resource.resourceType}/${resource.id} names no Patient (subject or patient)`,
-          422,
         );
       const versionId = resource.meta?.versionId ?? null;
       const eventNumber =
@@ -481,9 +479,8 @@ class Intake {
   ): Promise<number> {
     const patientRef = previous ? patientRefOf(previous) : undefined;
     if (!patientRef)
-      throw new NotificationError(
+      throw resourceUnacceptable(
         `deleted ${type}/${id}: no earlier version names a Patient, so it cannot be routed`,
-        422,
       );
     await this.ctx.producer.send(
       [

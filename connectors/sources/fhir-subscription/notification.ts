@@ -1,3 +1,5 @@
+import { EngineError } from '../../../engine/errors';
+
 /**
  * Pure parsing of what a FHIR server sends to a subscription endpoint:
  *  - R4 rest-hook, full resource: the changed resource itself (PUT/POST {endpoint}/{Type}/{id});
@@ -5,18 +7,17 @@
  *  - topic-based notifications (R4B/R5 SubscriptionStatus, or the R4 Subscriptions Backport's
  *    Parameters status): a Bundle whose first entry is the status, followed by the focus
  *    resources (full-resource) or only their references (id-only).
- * Nothing here does I/O; every refusal is a NotificationError whose message says what is wrong.
+ * Nothing here does I/O; every refusal is an EngineError (NOTIFICATION_INVALID,
+ * RESOURCE_UNACCEPTABLE) whose message says what is wrong.
  */
 
-export class NotificationError extends Error {
-  constructor(
-    message: string,
-    /** 400: the body is not what a subscription sends; 422: well-formed but not acceptable. */
-    readonly status: 400 | 422 = 400,
-  ) {
-    super(message);
-  }
-}
+/** A body that is not what a subscription sends: HTTP 400 `malformed-notification`. */
+export const notificationInvalid = (message: string) =>
+  new EngineError('NOTIFICATION_INVALID', message);
+
+/** A well-formed resource that is not taken in: HTTP 422 `unacceptable-resource`. */
+export const resourceUnacceptable = (message: string) =>
+  new EngineError('RESOURCE_UNACCEPTABLE', message);
 
 export interface FhirResource {
   resourceType: string;
@@ -30,13 +31,13 @@ const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function asResource(body: unknown, what = 'body'): FhirResource {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new NotificationError(`${what} is not a FHIR resource (a JSON object)`);
+    throw notificationInvalid(`${what} is not a FHIR resource (a JSON object)`);
   const type = (body as { resourceType?: unknown }).resourceType;
   if (typeof type !== 'string' || !RESOURCE_TYPE.test(type))
-    throw new NotificationError(`${what} has no valid resourceType`);
+    throw notificationInvalid(`${what} has no valid resourceType`);
   const id = (body as { id?: unknown }).id;
   if (id !== undefined && (typeof id !== 'string' || !RESOURCE_ID.test(id)))
-    throw new NotificationError(`${what} has an invalid id`);
+    throw notificationInvalid(`${what} has an invalid id`);
   return body as FhirResource;
 }
 
@@ -100,13 +101,13 @@ function toCount(value: unknown, what: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < 0)
-    throw new NotificationError(`${what} is not a non-negative integer (${JSON.stringify(value)})`);
+    throw notificationInvalid(`${what} is not a non-negative integer (${JSON.stringify(value)})`);
   return n;
 }
 
 function notificationType(value: unknown): NotificationType {
   if (typeof value !== 'string' || !(TYPES as readonly string[]).includes(value))
-    throw new NotificationError(
+    throw notificationInvalid(
       `notification type ${JSON.stringify(value)} is not one of ${TYPES.join(', ')}`,
     );
   return value as NotificationType;
@@ -122,7 +123,7 @@ function fromSubscriptionStatus(status: FhirResource): Omit<TopicNotification, '
 } {
   const notificationEvent = status.notificationEvent;
   if (notificationEvent !== undefined && !Array.isArray(notificationEvent))
-    throw new NotificationError('SubscriptionStatus.notificationEvent is not an array');
+    throw notificationInvalid('SubscriptionStatus.notificationEvent is not an array');
   return {
     flavour: 'R5',
     subscription: String((status.subscription as { reference?: unknown })?.reference ?? ''),
@@ -156,7 +157,7 @@ function fromBackportParameters(params: FhirResource): Omit<TopicNotification, '
 } {
   const parameter = params.parameter;
   if (!Array.isArray(parameter))
-    throw new NotificationError('subscription status Parameters has no parameter array');
+    throw notificationInvalid('subscription status Parameters has no parameter array');
   const all = parameter as Parameter[];
   const one = (name: string) => parameterValue(all.find((p) => p.name === name));
   const subscription = one('subscription') as { reference?: unknown } | undefined;
@@ -187,14 +188,14 @@ function fromBackportParameters(params: FhirResource): Omit<TopicNotification, '
 export function parseTopicNotification(body: unknown): TopicNotification {
   const bundle = asResource(body);
   if (bundle.resourceType !== 'Bundle')
-    throw new NotificationError(`expected a notification Bundle, got ${bundle.resourceType}`);
+    throw notificationInvalid(`expected a notification Bundle, got ${bundle.resourceType}`);
   if (bundle.type !== 'history' && bundle.type !== 'subscription-notification')
-    throw new NotificationError(
+    throw notificationInvalid(
       `a notification Bundle has type history (R4/R4B) or subscription-notification (R5), not ${JSON.stringify(bundle.type)}`,
     );
   const entries = bundle.entry;
   if (!Array.isArray(entries) || entries.length === 0)
-    throw new NotificationError('the notification Bundle has no entries (the status comes first)');
+    throw notificationInvalid('the notification Bundle has no entries (the status comes first)');
   const status = asResource(
     (entries[0] as { resource?: unknown }).resource,
     'the first entry (subscription status)',
@@ -203,7 +204,7 @@ export function parseTopicNotification(body: unknown): TopicNotification {
   if (status.resourceType === 'SubscriptionStatus') head = fromSubscriptionStatus(status);
   else if (status.resourceType === 'Parameters') head = fromBackportParameters(status);
   else
-    throw new NotificationError(
+    throw notificationInvalid(
       `the first entry is a ${status.resourceType}, not a SubscriptionStatus or a status Parameters`,
     );
 
@@ -219,7 +220,7 @@ export function parseTopicNotification(body: unknown): TopicNotification {
     const eventNumber = toCount(e.eventNumber, `notification event ${i + 1}'s event number`);
     const focus = typedReference(e.focus);
     if (e.focus !== undefined && !focus)
-      throw new NotificationError(`notification event ${i + 1} has an unusable focus reference`);
+      throw notificationInvalid(`notification event ${i + 1} has an unusable focus reference`);
     const resource = focus ? resources.get(`${focus.type}/${focus.id}`) : undefined;
     return {
       ...(eventNumber !== undefined ? { eventNumber } : {}),

@@ -69,6 +69,13 @@ describe('[REQ-HTTP-01] engine HTTP server', () => {
           throw new EngineError('VALIDATION_FAILED', 'spo2Scale must be 1 or 2');
         case 'engine':
           throw new EngineError('STORE_FAILED', 'secret internals');
+        case 'multipart':
+          throw new EngineError('MULTIPART_INVALID', 'the body holds no parts');
+        case 'busy':
+          throw new EngineError('FHIR_UNAVAILABLE', 'busy', {
+            retriable: true,
+            retryAfterMs: 9500,
+          });
         case 'problem':
           throw new HttpProblem(409, 'conflict', 'Conflict', 'already there', undefined, {
             'x-extra': 'yes',
@@ -223,6 +230,22 @@ describe('[REQ-HTTP-01] engine HTTP server', () => {
       detail: 'spo2Scale must be 1 or 2',
     });
     expect(vf.headers['retry-after']).toBeUndefined();
+  });
+
+  it('[REQ-HTTP-02] an EngineError is answered from the HTTP problem table; retryAfterMs sets Retry-After', async () => {
+    const mp = await app.inject({ method: 'GET', url: '/fail?kind=multipart' });
+    expect(mp.statusCode).toBe(400);
+    expect(mp.headers['content-type']).toBe(PROBLEM_JSON);
+    expect(mp.json()).toEqual({
+      type: 'urn:medstream:problem:malformed-multipart',
+      title: 'Malformed multipart/related body',
+      status: 400,
+      detail: 'the body holds no parts',
+      instance: '/fail',
+    });
+    const busy = await app.inject({ method: 'GET', url: '/fail?kind=busy' });
+    expect(busy.statusCode).toBe(503);
+    expect(busy.headers['retry-after']).toBe('10');
   });
 
   it('a thrown HttpProblem is answered as it is, with its headers', async () => {

@@ -4,7 +4,6 @@ import {
 } from '../../../../processors/icu-risk/learned-model';
 import {
   LOINC,
-  ObservationError,
   type ObservationResource,
   VARIABLES,
   type Variable,
@@ -12,6 +11,7 @@ import {
   extractSamples,
   observationRef,
 } from '../../../../processors/icu-risk/fhir-observations';
+import { EngineError } from '../../../../engine/errors';
 
 const LOINC_SYSTEM = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
@@ -45,14 +45,16 @@ function valueOf(o: ObservationResource): number {
   return samples[0]!.value;
 }
 
-function refusal(fn: () => unknown): ObservationError {
+function refusal(fn: () => unknown): EngineError {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(ObservationError);
-    return err as ObservationError;
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as EngineError).code).toBe('VALIDATION_FAILED');
+    expect((err as EngineError).retriable).toBe(false);
+    return err as EngineError;
   }
-  throw new Error('expected an ObservationError, nothing was thrown');
+  throw new Error('expected a VALIDATION_FAILED EngineError, nothing was thrown');
 }
 
 describe('[REQ-FHIR-OBS-01] every LOINC code medstream uses maps to its variable', () => {
@@ -197,7 +199,7 @@ describe('[REQ-FHIR-OBS-02] UCUM conversions to the model units', () => {
 });
 
 describe('[REQ-FHIR-OBS-03] values that cannot be used are refused with the reason', () => {
-  it('an unparseable unit → ObservationError naming the unit and the target', () => {
+  it('an unparseable unit → VALIDATION_FAILED naming the unit and the target', () => {
     const err = refusal(() => extractSamples(obs('8480-6', 120, 'mmHg'), RECEIVED));
     expect(err.message).toMatch(/^Observation\/o1: unit cannot be converted to mm\[Hg\] \(/);
     expect(err.message).toContain('"mmHg"');
@@ -222,7 +224,7 @@ describe('[REQ-FHIR-OBS-03] values that cannot be used are refused with the reas
     expect(err.message).toContain('"points"');
   });
 
-  it('no unit → ObservationError', () => {
+  it('no unit → VALIDATION_FAILED', () => {
     expect(refusal(() => extractSamples(obs('8867-4', 80, {}), RECEIVED)).message).toBe(
       'Observation/o1: no unit (valueQuantity.code / unit) — cannot convert to /min',
     );
@@ -234,7 +236,7 @@ describe('[REQ-FHIR-OBS-03] values that cannot be used are refused with the reas
     ).toMatch(/no unit/);
   });
 
-  it('a value that is not a number → ObservationError', () => {
+  it('a value that is not a number → VALIDATION_FAILED', () => {
     for (const value of ['80', null, undefined, Number.NaN, Number.POSITIVE_INFINITY])
       expect(refusal(() => extractSamples(obs('8867-4', value, '/min'), RECEIVED)).message).toBe(
         'Observation/o1: valueQuantity.value is not a number',
@@ -430,7 +432,7 @@ describe('[REQ-FHIR-OBS-05] status, absent data and effective time', () => {
     expect(extractSamples(o, RECEIVED).samples[0]!.at).toBe(Date.parse('2024-05-01T00:00:00Z'));
   });
 
-  it('an effective time that is not a date → ObservationError', () => {
+  it('an effective time that is not a date → VALIDATION_FAILED', () => {
     expect(
       refusal(() =>
         extractSamples(obs('8867-4', 80, '/min', { effectiveDateTime: 'yesterday' }), RECEIVED),

@@ -1,4 +1,4 @@
-import { backoffMs } from '../../../../../connectors/sinks/dicom-export';
+import { retriableStoreStatus } from '../../../../../connectors/sinks/dicom-export';
 import { secondaryCaptureDataset } from '../../../../../connectors/sinks/dicom-export/secondary-capture';
 import { SECONDARY_CAPTURE_SOP_CLASS, uidFrom } from '../../../../../dicom/uids';
 import { makeDicomInstanceWithIds } from '../../../../helpers/dicom-fixtures';
@@ -60,14 +60,18 @@ describe('[REQ-DCM-11] the heatmap as a Secondary Capture of the same study', ()
       expect(ds).toHaveProperty(k);
   });
 
-  it('UIDs are valid 2.25 UIDs of at most 64 characters; backoff doubles up to its cap', () => {
+  it('UIDs are valid 2.25 UIDs of at most 64 characters', () => {
     for (const seed of ['a', 'r-1:sc-series', 'x'.repeat(500)]) {
       const uid = uidFrom(seed);
       expect(uid).toMatch(/^2\.25\.(0|[1-9][0-9]*)$/);
       expect(uid.length).toBeLessThanOrEqual(64);
     }
-    expect([1, 2, 3, 4, 5, 6].map((a) => backoffMs(a, 1000, 10000))).toEqual([
-      1000, 2000, 4000, 8000, 10000, 10000,
-    ]);
+  });
+
+  it('C-STORE failure statuses: out of resources (0xA7xx) and processing failure (0x0110) are retried; 0xA9xx, 0xCxxx, 0x0122 are not', () => {
+    for (const status of [0xa700, 0xa701, 0xa7ff, 0x0110])
+      expect(retriableStoreStatus(status)).toBe(true);
+    for (const status of [0xa900, 0xc000, 0xcfff, 0x0122, 0x0211])
+      expect(retriableStoreStatus(status)).toBe(false);
   });
 });

@@ -1,6 +1,5 @@
+import { EngineError } from '../../../../../engine/errors';
 import {
-  MultipartError,
-  NotMultipartRelated,
   parseMultipartRelated,
   parseMultipartRelatedType,
 } from '../../../../../connectors/sources/dicomweb-stow/multipart-related';
@@ -25,7 +24,9 @@ describe('[REQ-DCM-06] multipart/related parsing (RFC 2387)', () => {
     expect(parseMultipartRelatedType(`multipart/related; boundary=${orthanc}`).boundary).toBe(
       orthanc,
     );
-    expect(() => parseMultipartRelatedType('application/dicom')).toThrow(NotMultipartRelated);
+    expect(() => parseMultipartRelatedType('application/dicom')).toThrow(
+      expect.objectContaining({ code: 'MEDIA_TYPE_UNSUPPORTED' }),
+    );
     expect(() => parseMultipartRelatedType('multipart/related; type=x')).toThrow(/boundary/);
   });
 
@@ -46,7 +47,10 @@ describe('[REQ-DCM-06] multipart/related parsing (RFC 2387)', () => {
   it('refuses truncated and empty bodies', () => {
     expect(() => parseMultipartRelated(body('--B\n\nabc'), 'B')).toThrow(/closing delimiter/);
     expect(() => parseMultipartRelated(body('--B--\n'), 'B')).toThrow(/no parts/);
-    expect(() => parseMultipartRelated(body('nothing here'), 'B')).toThrow(MultipartError);
+    expect(() => parseMultipartRelated(body('nothing here'), 'B')).toThrow(EngineError);
+    expect(() => parseMultipartRelated(body('nothing here'), 'B')).toThrow(
+      expect.objectContaining({ code: 'MULTIPART_INVALID', retriable: false }),
+    );
   });
 });
 

@@ -1,23 +1,26 @@
 import {
   EventNumberTracker,
   type FhirResource,
-  NotificationError,
   type TopicNotification,
   asResource,
   parseTopicNotification,
   patientRefOf,
   typedReference,
 } from '../../../../../connectors/sources/fhir-subscription/notification';
+import { EngineError } from '../../../../../engine/errors';
+import { HTTP_PROBLEMS } from '../../../../../engine/error-tables/http-problem';
 
-/** Runs `fn`, expecting a NotificationError; returns it. */
-function refusal(fn: () => unknown): NotificationError {
+/** Runs `fn`, expecting a NOTIFICATION_INVALID EngineError (never retriable); returns it. */
+function refusal(fn: () => unknown): EngineError {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(NotificationError);
-    return err as NotificationError;
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as EngineError).code).toBe('NOTIFICATION_INVALID');
+    expect((err as EngineError).retriable).toBe(false);
+    return err as EngineError;
   }
-  throw new Error('expected a NotificationError, nothing was thrown');
+  throw new Error('expected a NOTIFICATION_INVALID EngineError, nothing was thrown');
 }
 
 const observation = (id: string, patient = 'p1'): FhirResource => ({
@@ -181,7 +184,7 @@ describe('[REQ-FHIR-U-01] asResource: a FHIR resource is a JSON object with a re
   ])('refuses %s as not a JSON object', (_what, body) => {
     const err = refusal(() => asResource(body));
     expect(err.message).toBe('body is not a FHIR resource (a JSON object)');
-    expect(err.status).toBe(400);
+    expect(HTTP_PROBLEMS[err.code]?.status).toBe(400);
   });
 
   it.each([
@@ -440,7 +443,7 @@ describe('[REQ-FHIR-U-05] R4 Subscriptions Backport (Parameters status) notifica
   });
 });
 
-describe('[REQ-FHIR-U-06] malformed notification bundles → NotificationError with the reason', () => {
+describe('[REQ-FHIR-U-06] malformed notification bundles → NOTIFICATION_INVALID with the reason', () => {
   it('not a Bundle', () => {
     expect(refusal(() => parseTopicNotification(observation('o1'))).message).toBe(
       'expected a notification Bundle, got Observation',

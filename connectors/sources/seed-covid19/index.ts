@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyRequest } from 'fastify';
 import type { Component, ComponentContext } from '../../../engine/contracts';
 import { HttpProblem } from '../../../engine/http/problem';
-import { resultImage } from '../../sinks/query-api';
+import { resultImage } from '../../shared/result-image';
 import { waitForResult } from '../../shared/result-view';
 import { decodeBase64Image, submitImage } from '../../shared/submit-image';
 import { idFromSeedFile, seedResponse } from './seed-response';

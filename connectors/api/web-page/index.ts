@@ -13,7 +13,7 @@ const FILES = {
 } as const;
 
 /**
- * connectors/sinks/web-page — the small web page of the origin demo, on the durable pipeline:
+ * connectors/api/web-page — the small web page of the origin demo, on the durable pipeline:
  * choose an image, see the classification, the probabilities and the Grad-CAM heatmap; look up
  * the results of a DICOM study. It calls the public REST API only (no server-side state).
  */
@@ -23,7 +23,7 @@ export const webPage: Component<Record<string, never>> = {
   description: 'Demo web page: upload an image, see the result and heatmap; study results',
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   create(_config, ctx) {
-    const dir = join(projectRoot(), 'connectors', 'sinks', 'web-page');
+    const dir = join(projectRoot(), 'connectors', 'api', 'web-page');
     for (const [path, [file, type]] of Object.entries(FILES)) {
       const body = readFileSync(join(dir, file));
       ctx.http.get(path, async (_request, reply) =>

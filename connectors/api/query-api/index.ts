@@ -1,37 +1,15 @@
-import type { Component, ComponentContext } from '../../../engine/contracts';
+import type { Component } from '../../../engine/contracts';
 import { HttpProblem } from '../../../engine/http/problem';
 import type { StoredResult } from '../../../engine/store/result-store';
+import { resultImage } from '../../shared/result-image';
 import { resultView } from '../../shared/result-view';
-
-/** The PNG a result refers to (`payload[section][key]` is a blob URI); 404 when there is none. */
-export async function resultImage(
-  ctx: ComponentContext,
-  id: string,
-  section: string,
-  key: string,
-): Promise<Buffer> {
-  const row = await ctx.store.get(id);
-  if (!row) throw new HttpProblem(404, 'not-found', 'No such result', `no result with id ${id}`);
-  const uri = (row.payload?.[section] as Record<string, unknown> | null | undefined)?.[key];
-  if (typeof uri !== 'string') {
-    throw new HttpProblem(
-      404,
-      'not-found',
-      'No such image',
-      row.status === 'done'
-        ? `result ${id} has no ${section} image`
-        : `result ${id} is ${row.status}`,
-    );
-  }
-  return ctx.blobs.get(uri);
-}
 
 interface QueryApiConfig {
   maxPageSize: number;
 }
 
 /**
- * connectors/sinks/query-api — read-only REST over the result store.
+ * connectors/api/query-api — read-only REST over the result store.
  *   GET /api/v1/results/{id}                 one result (pending | done | failed), 404 if unknown
  *   GET /api/v1/patients/{id}/results        a patient's results, newest first, paged
  *   GET /api/v1/studies/{uid}/results        a DICOM study's results (and failures), newest first

@@ -124,8 +124,9 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
 
     const blobs = new FileBlobStore(config.blobs.dir);
     const selected = options.components.filter((c) => roles.includes(c.role));
-    const http = createHttpServer({
+    const http = await createHttpServer({
       bodyLimit: config.http.bodyLimit,
+      version: options.version ?? 'dev',
       logger,
       metrics,
       readiness,

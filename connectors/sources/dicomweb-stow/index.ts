@@ -10,6 +10,7 @@ import {
   parseMultipartRelated,
   parseMultipartRelatedType,
 } from './multipart-related';
+import { storeInstancesSchema } from './route-schemas';
 import {
   FAILURE_REASON,
   type FailedInstance,
@@ -74,7 +75,7 @@ export const dicomwebStowSource: Component<StowConfig> = {
       );
       app.post<{ Params: { study?: string } }>(
         '/dicomweb/studies/:study?',
-        { bodyLimit: config.maxBodyBytes },
+        { bodyLimit: config.maxBodyBytes, schema: storeInstancesSchema },
         async (request, reply) => {
           const study = request.params.study;
           if (study !== undefined && !UID.test(study))

@@ -103,9 +103,22 @@ export function contentResponse(
   return { description, content: { [contentType]: { schema } } };
 }
 
-/** The reference page loads only its own files (no inline script, nothing from elsewhere). */
-export const DOCS_CSP =
-  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'";
+/**
+ * The reference page loads only its own files: no inline script, nothing from elsewhere. The one
+ * inline style allowed, by its hash, is the <style> inside swagger-ui's logo SVG (standalone
+ * preset of @fastify/swagger-ui 6.1.3); tests/e2e/api-docs fails if an upgrade changes it.
+ */
+const LOGO_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  `style-src 'self' ${LOGO_STYLE_HASH}`,
+  "script-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "frame-ancestors 'self'",
+].join('; ');
 
 /**
  * Registers the OpenAPI generator (it records every route added after this) and serves the

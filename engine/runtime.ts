@@ -55,7 +55,9 @@ export interface RunningEngine {
  */
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const { config, roles } = options;
-  const logger = options.logger ?? createLogger(config.log.level, { roles: roles.join(',') });
+  const logger =
+    options.logger ??
+    createLogger(config.log.level, { roles: roles.join(',') }, { format: config.log.format });
   const brokers = config.kafka.brokers.length > 0 ? config.kafka.brokers : (options.brokers ?? []);
   if (brokers.length === 0) {
     throw new EngineError(

@@ -26,7 +26,7 @@ module.exports = tseslint.config(
   },
   {
     // the web page's script runs in the browser
-    files: ['connectors/sinks/web-page/*.js'],
+    files: ['connectors/api/web-page/*.js'],
     languageOptions: {
       sourceType: 'script',
       globals: { document: 'readonly', fetch: 'readonly', window: 'readonly' },

@@ -8,5 +8,9 @@ module.exports = {
   globalTeardown: '<rootDir>/tests/helpers/global-teardown.ts',
   testTimeout: 120000,
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
+  // an ES-module-only dependency jest cannot require (see the stand-in's comment)
+  moduleNameMapper: {
+    '^content-disposition$': '<rootDir>/tests/helpers/content-disposition-stand-in.js',
+  },
   reporters: ['default', '<rootDir>/tests/helpers/summary-reporter.js'],
 };

@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig({ file: values.config, componentSchemas: componentSchemas() });
-  const log = createLogger(config.log.level, { process: command });
+  const log = createLogger(config.log.level, { process: command }, { format: config.log.format });
 
   switch (command) {
     case 'up':

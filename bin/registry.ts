@@ -7,8 +7,8 @@
 import { dicomExportSink } from '../connectors/sinks/dicom-export';
 import { fhirSink } from '../connectors/sinks/fhir';
 import { resultStoreSink } from '../connectors/sinks/result-store';
-import { webPage } from '../connectors/sinks/web-page';
-import { queryApi } from '../connectors/sinks/query-api';
+import { webPage } from '../connectors/api/web-page';
+import { queryApi } from '../connectors/api/query-api';
 import { dicomDimseSource } from '../connectors/sources/dicom-dimse';
 import { dicomwebStowSource } from '../connectors/sources/dicomweb-stow';
 import { fhirSubscriptionSource } from '../connectors/sources/fhir-subscription';

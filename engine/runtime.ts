@@ -56,7 +56,9 @@ export interface RunningEngine {
  */
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const { config, roles } = options;
-  const logger = options.logger ?? createLogger(config.log.level, { roles: roles.join(',') });
+  const logger =
+    options.logger ??
+    createLogger(config.log.level, { roles: roles.join(',') }, { format: config.log.format });
   const brokers = config.kafka.brokers.length > 0 ? config.kafka.brokers : (options.brokers ?? []);
   if (brokers.length === 0) {
     throw new EngineError(
@@ -125,8 +127,9 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
 
     const blobs = new FileBlobStore(config.blobs.dir);
     const selected = options.components.filter((c) => roles.includes(c.role));
-    const http = createHttpServer({
+    const http = await createHttpServer({
       bodyLimit: config.http.bodyLimit,
+      version: options.version ?? 'dev',
       logger,
       metrics,
       readiness,

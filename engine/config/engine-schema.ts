@@ -157,6 +157,13 @@ export const engineConfigSchema: ConfigSchema = {
           enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
           default: 'info',
         },
+        format: {
+          type: 'string',
+          enum: ['auto', 'json', 'pretty'],
+          default: 'auto',
+          description:
+            'auto: one readable line per event when stdout is a terminal, JSON otherwise; json or pretty force one.',
+        },
       },
     },
     components: {

@@ -27,6 +27,6 @@ export interface EngineConfig {
     readonly poolSize: number;
   };
   readonly blobs: { readonly dir: string };
-  readonly log: { readonly level: string };
+  readonly log: { readonly level: string; readonly format: 'auto' | 'json' | 'pretty' };
   readonly components: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }

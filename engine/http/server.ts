@@ -5,12 +5,19 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type RouteOptions,
 } from 'fastify';
 import { describeSchemaError } from '../config/json-schema';
 import { httpProblemFor } from '../error-tables/http-problem';
 import { EngineError, isEngineError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import {
+  VALIDATED_IN_HANDLER,
+  contentResponse,
+  problemResponses,
+  registerOpenApi,
+} from './openapi';
 import { type FieldProblem, HttpProblem, sendProblem, validationProblem } from './problem';
 
 export type ReadinessCheck = () => Promise<Record<string, unknown> | void>;
@@ -22,6 +29,10 @@ export interface HttpServerOptions {
   readiness: Map<string, ReadinessCheck>;
   /** Extra facts for /healthz (version, roles, runtime). */
   health: () => Record<string, unknown>;
+  /** Version named in the OpenAPI document. */
+  version?: string;
+  /** Observes every route as it is added, before any other hook (the OpenAPI test lists them). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** ajv errors → one problem per field, as dotted paths into the body; values are not echoed. */
@@ -33,9 +44,11 @@ export function fieldProblems(errors: readonly ErrorObject[]): FieldProblem[] {
 
 /**
  * The HTTP server of every role: components add routes; the engine owns /healthz, /readyz,
- * /metrics and the mapping of every failure to a problem+json answer.
+ * /metrics, /openapi.json + /docs (generated from the route schemas) and the mapping of every
+ * failure to a problem+json answer. Async because the OpenAPI generator must be in place before
+ * any route is added.
  */
-export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: options.bodyLimit,
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -43,6 +56,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   // JSON only unless a component registers another parser: anything else is a 415.
   app.removeContentTypeParser('text/plain');
@@ -64,9 +79,15 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   addFormats(strict);
   addFormats(lenient);
+  // A part its handler validates is only documented (see VALIDATED_IN_HANDLER).
+  const documentedOnly = () => true;
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : lenient).compile(schema),
+    (schema as Record<string, unknown>)[VALIDATED_IN_HANDLER]
+      ? documentedOnly
+      : (httpPart === 'body' ? strict : lenient).compile(schema),
   );
+  // Response schemas document; they never filter or reshape what a handler sends.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const instance = request.url.split('?')[0];
@@ -157,26 +178,92 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', ...options.health() }));
+  await registerOpenApi(app, options.version ?? 'dev');
 
-  app.get('/readyz', async (_request, reply) => {
-    const checks: Record<string, unknown> = {};
-    let ready = true;
-    await Promise.all(
-      [...options.readiness].map(async ([name, check]) => {
-        try {
-          checks[name] = { status: 'ok', ...((await check()) ?? {}) };
-        } catch (err) {
-          ready = false;
-          checks[name] = { status: 'failing', error: (err as Error).message };
-        }
-      }),
-    );
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks });
-  });
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness: the process answers',
+        operationId: 'getHealth',
+        tags: ['operations'],
+        response: {
+          200: contentResponse('Alive, with version, roles and components', {
+            type: 'object',
+            required: ['status'],
+            properties: { status: { const: 'ok' } },
+          }),
+          ...problemResponses(500),
+        },
+      },
+    },
+    async () => ({ status: 'ok', ...options.health() }),
+  );
 
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
+  const readiness = {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: {
+      status: { enum: ['ready', 'not-ready'] },
+      checks: {
+        type: 'object',
+        description: 'One entry per dependency: {status: ok|failing, …}',
+        additionalProperties: { type: 'object' },
+      },
+    },
+  };
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: every dependency (store, Kafka, component checks) answers',
+        operationId: 'getReadiness',
+        tags: ['operations'],
+        response: {
+          200: contentResponse('Ready', readiness),
+          503: contentResponse('Not ready: the failing checks say why', readiness),
+          ...problemResponses(500),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const checks: Record<string, unknown> = {};
+      let ready = true;
+      await Promise.all(
+        [...options.readiness].map(async ([name, check]) => {
+          try {
+            checks[name] = { status: 'ok', ...((await check()) ?? {}) };
+          } catch (err) {
+            ready = false;
+            checks[name] = { status: 'failing', error: (err as Error).message };
+          }
+        }),
+      );
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks });
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        operationId: 'getMetrics',
+        tags: ['operations'],
+        response: {
+          200: contentResponse(
+            'Metrics in the Prometheus text format',
+            { type: 'string' },
+            'text/plain',
+          ),
+          ...problemResponses(500),
+        },
+      },
+    },
+    async (_request, reply) =>
+      reply
+        .type(options.metrics.registry.contentType)
+        .send(await options.metrics.registry.metrics()),
   );
 
   return app;

@@ -5,6 +5,7 @@ import { HttpProblem } from '../../../engine/http/problem';
 import { publishDicomInstance } from '../../shared/dicom/intake';
 import { isUnreadableDicom, readInstanceHeader } from '../../../dicom/part10';
 import { parseMultipartRelated, parseMultipartRelatedType } from './multipart-related';
+import { storeInstancesSchema } from './route-schemas';
 import {
   FAILURE_REASON,
   type FailedInstance,
@@ -69,7 +70,7 @@ export const dicomwebStowSource: Component<StowConfig> = {
       );
       app.post<{ Params: { study?: string } }>(
         '/dicomweb/studies/:study?',
-        { bodyLimit: config.maxBodyBytes },
+        { bodyLimit: config.maxBodyBytes, schema: storeInstancesSchema },
         async (request, reply) => {
           const study = request.params.study;
           if (study !== undefined && !UID.test(study))

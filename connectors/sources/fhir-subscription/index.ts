@@ -22,6 +22,7 @@ import {
   parseTopicNotification,
   patientRefOf,
 } from './notification';
+import { callbackSchema } from './route-schemas';
 import { ReadBack } from './read-back';
 
 export interface SubscriptionSpec {
@@ -358,11 +359,22 @@ export const fhirSubscriptionSource: Component<FhirSubscriptionConfig> = {
           },
         );
       for (const base of [config.path, `${config.path}/sub/:name`]) {
-        app.post(base, { bodyLimit: config.bodyLimitBytes }, handle('root'));
-        app.post(`${base}/:type`, { bodyLimit: config.bodyLimitBytes }, handle('resource'));
-        app.put(`${base}/:type/:id`, { bodyLimit: config.bodyLimitBytes }, handle('resource'));
-        app.post(`${base}/:type/:id`, { bodyLimit: config.bodyLimitBytes }, handle('resource'));
-        app.delete(`${base}/:type/:id`, handle('delete'));
+        const schema = (kind: Parameters<typeof callbackSchema>[0]) =>
+          callbackSchema(kind, base !== config.path, config.authHeader);
+        const bodyLimit = config.bodyLimitBytes;
+        app.post(base, { bodyLimit, schema: schema('root') }, handle('root'));
+        app.post(`${base}/:type`, { bodyLimit, schema: schema('resource') }, handle('resource'));
+        app.put(
+          `${base}/:type/:id`,
+          { bodyLimit, schema: schema('putResource') },
+          handle('resource'),
+        );
+        app.post(
+          `${base}/:type/:id`,
+          { bodyLimit, schema: schema('resourceWithId') },
+          handle('resource'),
+        );
+        app.delete(`${base}/:type/:id`, { schema: schema('delete') }, handle('delete'));
       }
     });
     return { start: async () => undefined, stop: async () => undefined };

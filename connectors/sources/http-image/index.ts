@@ -6,6 +6,7 @@ import { createBodyValidator } from '../../../engine/http/validate';
 import { resultView, waitForResult } from '../../shared/result-view';
 import { type ImageSubmission, decodeBase64Image, submitImage } from '../../shared/submit-image';
 import { parseWaitParam } from '../../shared/wait-param';
+import { submitImageSchema } from './route-schemas';
 
 export interface HttpImageConfig {
   maxImageBytes: number;
@@ -161,7 +162,10 @@ export const httpImageSource: Component<HttpImageConfig> = {
       );
       app.post<{ Querystring: Record<string, string> }>(
         '/api/v1/images',
-        { bodyLimit: Math.ceil((config.maxImageBytes * 4) / 3) + 65536 },
+        {
+          bodyLimit: Math.ceil((config.maxImageBytes * 4) / 3) + 65536,
+          schema: submitImageSchema(optionProperties),
+        },
         async (request, reply) => {
           const { wait, ...query } = request.query;
           const waitMs = parseWaitParam(wait, config.maxWaitMs);

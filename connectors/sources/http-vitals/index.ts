@@ -3,7 +3,8 @@ import type { Component } from '../../../engine/contracts';
 import { TOPICS } from '../../../engine/kafka/topics';
 import { resultView, waitForResult } from '../../shared/result-view';
 import { parseWaitParam } from '../../shared/wait-param';
-import { type VitalsRequest, vitalsRequestSchema, vitalsRequestToEvent } from './vitals-request';
+import { submitVitalsSchema } from './route-schemas';
+import { type VitalsRequest, vitalsRequestToEvent } from './vitals-request';
 
 interface HttpVitalsConfig {
   maxWaitMs: number;
@@ -36,7 +37,7 @@ export const httpVitalsSource: Component<HttpVitalsConfig> = {
   create(config, ctx) {
     ctx.http.post<{ Body: VitalsRequest; Querystring: { wait?: string } }>(
       '/api/v1/vitals',
-      { schema: { body: vitalsRequestSchema } },
+      { schema: submitVitalsSchema },
       async (request, reply) => {
         const waitMs = parseWaitParam(request.query.wait, config.maxWaitMs);
         const id = randomUUID();

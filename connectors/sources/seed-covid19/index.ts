@@ -2,9 +2,10 @@ import formbody from '@fastify/formbody';
 import type { FastifyRequest } from 'fastify';
 import type { Component, ComponentContext } from '../../../engine/contracts';
 import { HttpProblem } from '../../../engine/http/problem';
-import { resultImage } from '../../sinks/query-api';
+import { resultImage } from '../../shared/result-image';
 import { waitForResult } from '../../shared/result-view';
 import { decodeBase64Image, submitImage } from '../../shared/submit-image';
+import { seedHealthcheckSchema, seedImageSchema, seedPredictSchema } from './route-schemas';
 import { idFromSeedFile, seedResponse } from './seed-response';
 import type { ImagingResult } from '../../../schemas/records';
 
@@ -69,8 +70,10 @@ export const seedCovid19Api: Component<SeedConfig> = {
       await app.register(formbody, {
         bodyLimit: Math.ceil((config.maxImageBytes * 4) / 3) * 3 + 1024,
       });
-      app.get('/covid19/api/v1/healthcheck', async (_request, reply) =>
-        reply.type('text/plain').send('Covid19 detector API is live!'),
+      app.get(
+        '/covid19/api/v1/healthcheck',
+        { schema: seedHealthcheckSchema },
+        async (_request, reply) => reply.type('text/plain').send('Covid19 detector API is live!'),
       );
 
       for (const [path, withHeatmap] of [
@@ -80,7 +83,7 @@ export const seedCovid19Api: Component<SeedConfig> = {
         const bodyLimit = Math.ceil((config.maxImageBytes * 4) / 3) * 3 + 1024;
         app.post<{ Body: Record<string, unknown> | undefined }>(
           path,
-          { bodyLimit },
+          { bodyLimit, schema: seedPredictSchema(withHeatmap) },
           async (request, reply) => {
             const bytes = decodeBase64Image(request.body?.b64);
             const id = await submitImage(
@@ -128,15 +131,21 @@ export const seedCovid19Api: Component<SeedConfig> = {
         );
       }
 
-      app.get<{ Params: { file: string } }>('/static/source/:file', async (request, reply) =>
-        reply
-          .type('image/png')
-          .send(await staticImage(ctx, request.params.file, 'input', 'displayUri')),
+      app.get<{ Params: { file: string } }>(
+        '/static/source/:file',
+        { schema: seedImageSchema('source') },
+        async (request, reply) =>
+          reply
+            .type('image/png')
+            .send(await staticImage(ctx, request.params.file, 'input', 'displayUri')),
       );
-      app.get<{ Params: { file: string } }>('/static/result/:file', async (request, reply) =>
-        reply
-          .type('image/png')
-          .send(await staticImage(ctx, request.params.file, 'heatmap', 'overlayUri')),
+      app.get<{ Params: { file: string } }>(
+        '/static/result/:file',
+        { schema: seedImageSchema('result') },
+        async (request, reply) =>
+          reply
+            .type('image/png')
+            .send(await staticImage(ctx, request.params.file, 'heatmap', 'overlayUri')),
       );
     });
     return { start: async () => undefined, stop: async () => undefined };

@@ -75,7 +75,7 @@ describe('[REQ-CONFIG-01] defaults', () => {
       },
       store: { url: '', embedded: { dataDir: './data/store' }, poolSize: 10 },
       blobs: { dir: './data/blobs' },
-      log: { level: 'info' },
+      log: { level: 'info', format: 'auto' },
       components: {},
     });
   });

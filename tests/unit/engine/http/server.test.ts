@@ -40,7 +40,7 @@ describe('[REQ-HTTP-01] engine HTTP server', () => {
 
   beforeAll(async () => {
     metrics = new Metrics();
-    app = createHttpServer({
+    app = await createHttpServer({
       bodyLimit: BODY_LIMIT,
       logger: createLogger('silent'),
       metrics,
@@ -329,7 +329,7 @@ describe('[REQ-HTTP-01] engine HTTP server', () => {
 
   it('/metrics → Prometheus text with medstream_http_requests_total by route, method and status', async () => {
     const fresh = new Metrics();
-    const server = createHttpServer({
+    const server = await createHttpServer({
       bodyLimit: BODY_LIMIT,
       logger: createLogger('silent'),
       metrics: fresh,

@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Component } from '../../../engine/contracts';
+import { contentResponse, problemResponses } from '../../../engine/http/openapi';
 import { projectRoot } from '../../../engine/paths';
 
 /** Only our own files, no inline script: the page works under a strict CSP. */
 const CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'";
 
 const FILES = {
-  '/': ['page.html', 'text/html; charset=utf-8'],
-  '/ui/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  '/ui/style.css': ['style.css', 'text/css; charset=utf-8'],
+  '/': ['page.html', 'text/html; charset=utf-8', 'getWebPage', 'The demo web page'],
+  '/ui/app.js': ['app.js', 'text/javascript; charset=utf-8', 'getWebPageScript', 'Its script'],
+  '/ui/style.css': ['style.css', 'text/css; charset=utf-8', 'getWebPageStyle', 'Its style sheet'],
 } as const;
 
 /**
- * connectors/sinks/web-page — the small web page of the origin demo, on the durable pipeline:
+ * connectors/api/web-page — the small web page of the origin demo, on the durable pipeline:
  * choose an image, see the classification, the probabilities and the Grad-CAM heatmap; look up
  * the results of a DICOM study. It calls the public REST API only (no server-side state).
  */
@@ -23,10 +24,19 @@ export const webPage: Component<Record<string, never>> = {
   description: 'Demo web page: upload an image, see the result and heatmap; study results',
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   create(_config, ctx) {
-    const dir = join(projectRoot(), 'connectors', 'sinks', 'web-page');
-    for (const [path, [file, type]] of Object.entries(FILES)) {
+    const dir = join(projectRoot(), 'connectors', 'api', 'web-page');
+    for (const [path, [file, type, operationId, summary]] of Object.entries(FILES)) {
       const body = readFileSync(join(dir, file));
-      ctx.http.get(path, async (_request, reply) =>
+      const schema = {
+        summary,
+        operationId,
+        tags: ['web'],
+        response: {
+          200: contentResponse(file, { type: 'string' }, type.split(';')[0]),
+          ...problemResponses(500),
+        },
+      };
+      ctx.http.get(path, { schema }, async (_request, reply) =>
         reply
           .type(type)
           .header('content-security-policy', CSP)

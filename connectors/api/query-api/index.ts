@@ -1,37 +1,17 @@
-import type { Component, ComponentContext } from '../../../engine/contracts';
+import type { Component } from '../../../engine/contracts';
+import { contentResponse, problemResponses } from '../../../engine/http/openapi';
 import { HttpProblem } from '../../../engine/http/problem';
 import type { StoredResult } from '../../../engine/store/result-store';
+import { resultImage } from '../../shared/result-image';
+import { pngSchema, resultViewSchema } from '../../shared/result-schemas';
 import { resultView } from '../../shared/result-view';
-
-/** The PNG a result refers to (`payload[section][key]` is a blob URI); 404 when there is none. */
-export async function resultImage(
-  ctx: ComponentContext,
-  id: string,
-  section: string,
-  key: string,
-): Promise<Buffer> {
-  const row = await ctx.store.get(id);
-  if (!row) throw new HttpProblem(404, 'not-found', 'No such result', `no result with id ${id}`);
-  const uri = (row.payload?.[section] as Record<string, unknown> | null | undefined)?.[key];
-  if (typeof uri !== 'string') {
-    throw new HttpProblem(
-      404,
-      'not-found',
-      'No such image',
-      row.status === 'done'
-        ? `result ${id} has no ${section} image`
-        : `result ${id} is ${row.status}`,
-    );
-  }
-  return ctx.blobs.get(uri);
-}
 
 interface QueryApiConfig {
   maxPageSize: number;
 }
 
 /**
- * connectors/sinks/query-api — read-only REST over the result store.
+ * connectors/api/query-api — read-only REST over the result store.
  *   GET /api/v1/results/{id}                 one result (pending | done | failed), 404 if unknown
  *   GET /api/v1/patients/{id}/results        a patient's results, newest first, paged
  *   GET /api/v1/studies/{uid}/results        a DICOM study's results (and failures), newest first
@@ -53,27 +33,66 @@ export const queryApi: Component<QueryApiConfig> = {
     },
   },
   create(config, ctx) {
-    ctx.http.get<{ Params: { id: string } }>('/api/v1/results/:id', async (request) => {
-      const row = await ctx.store.get(request.params.id);
-      if (!row)
-        throw new HttpProblem(
-          404,
-          'not-found',
-          'No such result',
-          `no result with id ${request.params.id}`,
-        );
-      return resultView(row);
-    });
+    const idParams = {
+      type: 'object',
+      required: ['id'],
+      properties: {
+        id: { type: 'string', description: 'The result id (Location of a submission)' },
+      },
+    };
+    ctx.http.get<{ Params: { id: string } }>(
+      '/api/v1/results/:id',
+      {
+        schema: {
+          summary: 'One result: pending, done or failed',
+          operationId: 'getResult',
+          tags: ['results'],
+          params: idParams,
+          response: {
+            200: contentResponse('The result', resultViewSchema),
+            ...problemResponses(404, 500, 503),
+          },
+        },
+      },
+      async (request) => {
+        const row = await ctx.store.get(request.params.id);
+        if (!row)
+          throw new HttpProblem(
+            404,
+            'not-found',
+            'No such result',
+            `no result with id ${request.params.id}`,
+          );
+        return resultView(row);
+      },
+    );
 
     // Images of a result: the heatmap overlay, the raw normalised map, the input as displayed.
     const images = {
-      'heatmap.png': ['heatmap', 'overlayUri'],
-      'heatmap-map.png': ['heatmap', 'mapUri'],
-      'input.png': ['input', 'displayUri'],
+      'heatmap.png': [
+        'heatmap',
+        'overlayUri',
+        'getResultHeatmap',
+        'The Grad-CAM heatmap over the input',
+      ],
+      'heatmap-map.png': ['heatmap', 'mapUri', 'getResultHeatmapMap', 'The raw normalised heatmap'],
+      'input.png': ['input', 'displayUri', 'getResultInput', 'The input image as displayed'],
     } as const;
-    for (const [file, [section, key]] of Object.entries(images)) {
+    for (const [file, [section, key, operationId, summary]] of Object.entries(images)) {
       ctx.http.get<{ Params: { id: string } }>(
         `/api/v1/results/:id/${file}`,
+        {
+          schema: {
+            summary,
+            operationId,
+            tags: ['results'],
+            params: idParams,
+            response: {
+              200: contentResponse('The PNG (immutable, cacheable)', pngSchema, 'image/png'),
+              ...problemResponses(404, 500, 503),
+            },
+          },
+        },
         async (request, reply) => {
           const png = await resultImage(ctx, request.params.id, section, key);
           return reply
@@ -87,6 +106,7 @@ export const queryApi: Component<QueryApiConfig> = {
     /** A paged, newest-first list of results, by patient or by study. */
     const listRoute = (
       path: string,
+      doc: { summary: string; operationId: string },
       param: { name: string; schema: Record<string, unknown> },
       list: (key: string, limit: number, offset: number) => Promise<StoredResult[]>,
       answerKey: string,
@@ -98,6 +118,8 @@ export const queryApi: Component<QueryApiConfig> = {
         path,
         {
           schema: {
+            ...doc,
+            tags: ['results'],
             params: { type: 'object', properties: { [param.name]: param.schema } },
             querystring: {
               type: 'object',
@@ -106,6 +128,19 @@ export const queryApi: Component<QueryApiConfig> = {
                 limit: { type: 'integer', minimum: 1, maximum: config.maxPageSize, default: 50 },
                 offset: { type: 'integer', minimum: 0, default: 0 },
               },
+            },
+            response: {
+              200: contentResponse('A page of results, newest first', {
+                type: 'object',
+                required: [answerKey, 'limit', 'offset', 'items'],
+                properties: {
+                  [answerKey]: { type: 'string' },
+                  limit: { type: 'integer' },
+                  offset: { type: 'integer' },
+                  items: { type: 'array', items: resultViewSchema },
+                },
+              }),
+              ...problemResponses(400, 500, 503),
             },
           },
         },
@@ -118,12 +153,17 @@ export const queryApi: Component<QueryApiConfig> = {
       );
     listRoute(
       '/api/v1/patients/:id/results',
+      { summary: 'A patient’s results, newest first, paged', operationId: 'listPatientResults' },
       { name: 'id', schema: { type: 'string' } },
       (id, limit, offset) => ctx.store.listByPatient(id, limit, offset),
       'patientId',
     );
     listRoute(
       '/api/v1/studies/:uid/results',
+      {
+        summary: 'A DICOM study’s results (and failures), newest first, paged',
+        operationId: 'listStudyResults',
+      },
       { name: 'uid', schema: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 } },
       (uid, limit, offset) => ctx.store.listBySubject(uid, limit, offset),
       'studyInstanceUid',

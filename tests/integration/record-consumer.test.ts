@@ -14,6 +14,35 @@ import { headersToStrings } from '../../engine/kafka/headers';
 import { deadLetters } from '../helpers/topics';
 import { type RetryConfig, retryConfigSchema } from '../../engine/config/retry';
 
+/** A valid VitalSignsSubmitted for one patient (NEWS2 0). */
+const vitals = (id: string, patientId: string): VitalSignsSubmitted => ({
+  id,
+  patientId,
+  observedAt: 0,
+  receivedAt: 0,
+  respiratoryRate: 16,
+  spo2: 97,
+  spo2Scale: 1,
+  supplementalOxygen: false,
+  systolicBp: 120,
+  pulse: 70,
+  consciousness: 'A',
+  temperature: 37,
+  source: 'test',
+});
+
+/** Publishes one vitals record per [patient, id], all under one key (one partition, in order). */
+const sendVitals = (engine: RunningEngine, pairs: Array<[string, string]>) =>
+  engine.producer.send(
+    pairs.map(([patient, id]) => ({
+      topic: TOPICS.ingestVitals,
+      key: 'same',
+      value: vitals(id, patient),
+      headers: { 'correlation-id': id },
+    })),
+    'test',
+  );
+
 /**
  * The engine's consume → handle → produce → commit loop, driven by a test processor on a real
  * broker: a retriable failure makes the partition wait and retry the same record (no skipping),
@@ -132,35 +161,12 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
       huge: randomUUID(),
       last: randomUUID(),
     };
-    const vitals = (id: string, patientId: string): VitalSignsSubmitted => ({
-      id,
-      patientId,
-      observedAt: 0,
-      receivedAt: 0,
-      respiratoryRate: 16,
-      spo2: 97,
-      spo2Scale: 1,
-      supplementalOxygen: false,
-      systolicBp: 120,
-      pulse: 70,
-      consciousness: 'A',
-      temperature: 37,
-      source: 'test',
-    });
-    await engine.producer.send(
-      [
-        ['first', ids.first],
-        ['flaky', ids.flaky],
-        ['huge', ids.huge],
-        ['last', ids.last],
-      ].map(([patient, id]) => ({
-        topic: TOPICS.ingestVitals,
-        key: 'same',
-        value: vitals(id!, patient!),
-        headers: { 'correlation-id': id! },
-      })),
-      'test',
-    );
+    await sendVitals(engine, [
+      ['first', ids.first],
+      ['flaky', ids.flaky],
+      ['huge', ids.huge],
+      ['last', ids.last],
+    ]);
 
     const results: string[] = [];
     await waitFor(
@@ -207,34 +213,11 @@ describe('[REQ-GUAR-03] RecordConsumer retry and refusal semantics', () => {
     const ids = { exhausted: randomUUID(), slow: randomUUID(), after: randomUUID() };
     const joinsBefore = boundedJoins;
     expect(joinsBefore).toBeGreaterThan(0);
-    const vitals = (id: string, patientId: string): VitalSignsSubmitted => ({
-      id,
-      patientId,
-      observedAt: 0,
-      receivedAt: 0,
-      respiratoryRate: 16,
-      spo2: 97,
-      spo2Scale: 1,
-      supplementalOxygen: false,
-      systolicBp: 120,
-      pulse: 70,
-      consciousness: 'A',
-      temperature: 37,
-      source: 'test',
-    });
-    await engine.producer.send(
-      [
-        ['exhausted', ids.exhausted],
-        ['slow', ids.slow],
-        ['after', ids.after],
-      ].map(([patient, id]) => ({
-        topic: TOPICS.ingestVitals,
-        key: 'same',
-        value: vitals(id!, patient!),
-        headers: { 'correlation-id': id! },
-      })),
-      'test',
-    );
+    await sendVitals(engine, [
+      ['exhausted', ids.exhausted],
+      ['slow', ids.slow],
+      ['after', ids.after],
+    ]);
     await waitFor(async () => boundedCalls.some((c) => c.id === ids.after), {
       timeoutMs: 90000,
       intervalMs: 500,

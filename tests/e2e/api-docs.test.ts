@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import { DOCS_CSP, DOCS_PATH } from '../../engine/http/openapi';
 import { buildRoutesOnlyApp } from '../helpers/routes-only-app';
 
@@ -13,18 +14,7 @@ describe('[REQ-HTTP-03] the API reference (/docs) in a real browser', () => {
   beforeAll(async () => {
     app = await buildRoutesOnlyApp();
     url = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
